@@ -1,0 +1,51 @@
+"""Helpers shared by CLI commands: the --workspace option, opening, printing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline.store import Workspace, WorkspaceError
+
+
+def add_workspace_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workspace",
+        "-w",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="workspace folder (default: the current folder)",
+    )
+
+
+def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspace:
+    """Open the workspace named by --workspace; create it (with a default config) if asked."""
+    if create:
+        return Workspace.init(args.workspace)
+    try:
+        return Workspace(args.workspace)
+    except WorkspaceError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True))
+
+
+def progress(iterable: Any = None, **kwargs: Any) -> Any:
+    """A tqdm progress bar on stderr; quiet when stderr is not a terminal unless forced."""
+    from tqdm import tqdm
+
+    kwargs.setdefault("file", sys.stderr)
+    kwargs.setdefault("dynamic_ncols", True)
+    kwargs.setdefault("mininterval", 0.5)
+    return tqdm(iterable, **kwargs)

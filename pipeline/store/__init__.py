@@ -1,0 +1,218 @@
+"""The workspace: one folder, one SQLite database, embedding files beside it.
+
+Every SQL statement of wavecurate lives in this package (`pipeline.store`): the core here (opening,
+migrations, transactions, runs, metrics) and one submodule per area (`samples`, `coreset`, `llm`,
+`instances`, `reviews`, `export`...). Stages and pages call functions, never SQL, so that another
+database can stand behind the same functions later.
+
+Concurrency: WAL mode, a busy timeout, and `BEGIN IMMEDIATE` for every write (`Workspace.write()`),
+so several processes (CLI stages, app sessions) can write without losing anything. Use one
+`Workspace` per thread or app session.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Config, render_default
+from pipeline.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+DB_NAME = "wavecurate.db"
+CONFIG_NAME = "wavecurate.toml"
+BUSY_TIMEOUT_MS = 30_000
+
+__all__ = ["SCHEMA_VERSION", "Run", "Workspace", "WorkspaceError", "now"]
+
+
+class WorkspaceError(RuntimeError):
+    """The workspace cannot be opened or is newer than this wavecurate."""
+
+
+def now() -> str:
+    """UTC time as ISO 8601 with milliseconds: sorts as text."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Run:
+    """A stage run being recorded: add to `counts`; the row is closed when the block ends."""
+
+    id: int
+    stage: str
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+class Workspace:
+    """An open workspace folder. Cheap to open; holds one SQLite connection."""
+
+    def __init__(self, root: Path, *, create: bool = False) -> None:
+        self.root = Path(root)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not (self.root / DB_NAME).exists():
+            raise WorkspaceError(
+                f"{self.root}: no workspace here (run `wavecurate init --workspace {self.root}`)"
+            )
+        self.db = sqlite3.connect(
+            self.root / DB_NAME,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # we issue BEGIN ourselves
+            check_same_thread=False,
+        )
+        self.db.row_factory = sqlite3.Row
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+        self._config: Config | None = None
+
+    # -- paths and config -------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def embeddings_dir(self) -> Path:
+        return self.root / "embeddings"
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = Config.load(self.config_path)
+        return self._config
+
+    @classmethod
+    def init(cls, root: Path) -> Workspace:
+        """Create (or open) a workspace and write the default config if there is none."""
+        ws = cls(root, create=True)
+        if not ws.config_path.exists():
+            ws.config_path.write_text(render_default(), encoding="utf-8")
+        return ws
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -----------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self.write():
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise WorkspaceError(
+                    f"{self.root}: schema version {version} is newer than this wavecurate "
+                    f"understands ({SCHEMA_VERSION}); upgrade wavecurate"
+                )
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _split_sql(MIGRATIONS[number - 1]):
+                    self.db.execute(statement)
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                    (str(number),),
+                )
+
+    @property
+    def schema_version(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0])
+
+    # -- transactions -----------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken up front (`BEGIN IMMEDIATE`): no lock upgrade deadlocks."""
+        if self.db.in_transaction:  # nested: join the outer transaction
+            yield self.db
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # -- runs, stage state, metrics ---------------------------------------------------------
+    @contextmanager
+    def run(self, stage: str, config_hash: str = "") -> Iterator[Run]:
+        """Record a stage run: a `runs` row opened now and closed with counts and seconds."""
+        started = time.perf_counter()
+        with self.write():
+            cur = self.db.execute(
+                "INSERT INTO runs(stage, started_at, config_hash, status) VALUES (?, ?, ?, ?)",
+                (stage, now(), config_hash, "running"),
+            )
+        run = Run(id=int(cur.lastrowid or 0), stage=stage)
+        status = "failed"
+        try:
+            yield run
+            status = "done"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            with self.write():
+                self.db.execute(
+                    "UPDATE runs SET finished_at = ?, seconds = ?, counts = ?, status = ? "
+                    "WHERE id = ?",
+                    (
+                        now(),
+                        time.perf_counter() - started,
+                        json.dumps(run.counts, sort_keys=True),
+                        status,
+                        run.id,
+                    ),
+                )
+
+    def last_runs(self) -> list[dict[str, Any]]:
+        """The latest finished run of each stage: stage, seconds, counts, status, finished_at."""
+        rows = self.db.execute(
+            "SELECT stage, seconds, counts, status, finished_at FROM runs WHERE id IN "
+            "(SELECT MAX(id) FROM runs WHERE status != 'running' GROUP BY stage) ORDER BY id"
+        ).fetchall()
+        return [{**dict(r), "counts": json.loads(r["counts"])} for r in rows]
+
+    def stage_hash(self, stage: str) -> str | None:
+        row = self.db.execute(
+            "SELECT config_hash FROM stage_state WHERE stage = ?", (stage,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_stage_hash(self, stage: str, config_hash: str) -> None:
+        with self.write():
+            self.db.execute(
+                "INSERT OR REPLACE INTO stage_state(stage, config_hash, updated_at) VALUES (?,?,?)",
+                (stage, config_hash, now()),
+            )
+
+    def get_metric(self, name: str) -> Any:
+        row = self.db.execute("SELECT value FROM metrics WHERE name = ?", (name,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_metric(self, name: str, value: Any) -> None:
+        with self.write():
+            self.db.execute(
+                "INSERT OR REPLACE INTO metrics(name, value, updated_at) VALUES (?, ?, ?)",
+                (name, json.dumps(value, sort_keys=True), now()),
+            )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration script (no semicolons inside our statements or comments)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

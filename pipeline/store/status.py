@@ -1,0 +1,70 @@
+"""The funnel: counts for every stage, read straight from the workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.store import Workspace
+from pipeline.store.samples import count_samples
+
+
+def _scalar(ws: Workspace, sql: str) -> Any:
+    return ws.db.execute(sql).fetchone()[0]
+
+
+def _grouped(ws: Workspace, sql: str) -> dict[str, int]:
+    return {str(r[0]): int(r[1]) for r in ws.db.execute(sql)}
+
+
+def funnel(ws: Workspace) -> dict[str, Any]:
+    """Everything `wavecurate status --json` prints.
+
+    Keys: ingested, kept, dropped {rule: n}, by_source, by_language, embedded, coreset,
+    projected, instances (generated, status ok), by_task {task: n}, failed, rule_failed, skipped,
+    judged, judge_failed, judge_accepted, judge_rejected, accepted, rejected (final verdicts:
+    latest human review, else the judge), reviewed, flagged, exportable, llm_calls, tokens
+    {input, output}, cost_usd, schema_version.
+    """
+    out: dict[str, Any] = count_samples(ws)
+    embedded = ws.get_metric("embedded")
+    out["embedded"] = int(embedded["count"]) if embedded else 0
+    out["coreset"] = int(_scalar(ws, "SELECT COUNT(*) FROM coreset"))
+    out["projected"] = int(_scalar(ws, "SELECT COUNT(*) FROM projection"))
+    status = _grouped(ws, "SELECT status, COUNT(*) FROM instances GROUP BY status")
+    out["instances"] = status.get("ok", 0)
+    out["by_task"] = _grouped(
+        ws, "SELECT task, COUNT(*) FROM instances WHERE status = 'ok' GROUP BY task ORDER BY task"
+    )
+    out["failed"] = status.get("failed", 0)
+    out["rule_failed"] = status.get("rules", 0)
+    out["skipped"] = status.get("skipped", 0)
+    judge = _grouped(
+        ws, "SELECT COALESCE(verdict, 'failed'), COUNT(*) FROM judge_results GROUP BY 1"
+    )
+    out["judged"] = judge.get("accept", 0) + judge.get("reject", 0)
+    out["judge_failed"] = judge.get("failed", 0)
+    out["judge_accepted"] = judge.get("accept", 0)
+    out["judge_rejected"] = judge.get("reject", 0)
+    final = _grouped(
+        ws, "SELECT verdict, COUNT(*) FROM final_verdicts WHERE verdict IS NOT NULL GROUP BY 1"
+    )
+    out["accepted"] = final.get("accept", 0)
+    out["rejected"] = final.get("reject", 0)
+    out["reviewed"] = int(_scalar(ws, "SELECT COUNT(*) FROM latest_reviews"))
+    out["flagged"] = int(_scalar(ws, "SELECT COUNT(*) FROM flagged_instances"))
+    out["exportable"] = int(
+        _scalar(
+            ws,
+            "SELECT COUNT(*) FROM final_verdicts WHERE verdict = 'accept' "
+            "AND instance_id NOT IN (SELECT instance_id FROM flagged_instances)",
+        )
+    )
+    calls = ws.db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0), "
+        "COALESCE(SUM(cost_usd),0) FROM llm_calls WHERE status = 'ok'"
+    ).fetchone()
+    out["llm_calls"] = int(calls[0])
+    out["tokens"] = {"input": int(calls[1]), "output": int(calls[2])}
+    out["cost_usd"] = round(float(calls[3]), 6)
+    out["schema_version"] = ws.schema_version
+    return out
