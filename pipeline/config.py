@@ -73,7 +73,9 @@ class FilterConfig:
     near_duplicate_threshold: float = field(
         default=0.85, metadata=_help("MinHash LSH Jaccard threshold for near duplicates (0-1)")
     )
-    minhash_permutations: int = field(default=128, metadata=_help("MinHash permutations"))
+    minhash_permutations: int = field(
+        default=256, metadata=_help("MinHash permutations (BigCode used 256)")
+    )
     shingle_size: int = field(default=5, metadata=_help("tokens per shingle for MinHash"))
 
 
@@ -90,9 +92,7 @@ class EmbedConfig:
         default="model",
         metadata=_help("model (the model's own), cls (the paper's text) or mean (its code)"),
     )
-    text: str = field(
-        default="code", metadata=_help("what is embedded: code, or docstring+code")
-    )
+    text: str = field(default="code", metadata=_help("what is embedded: code, or docstring+code"))
     batch_size: int = field(default=64, metadata=_help("texts per forward pass"))
     device: str = field(default="auto", metadata=_help("auto (cuda when present), cpu or cuda"))
 

@@ -46,7 +46,9 @@ def insert_samples(ws: Workspace, samples: Iterable[Sample], batch: int = 2000) 
         def flush() -> None:
             nonlocal added
             before = db.total_changes
-            db.executemany(f"INSERT OR IGNORE INTO samples({_COLUMNS}) VALUES ({','.join('?' * 14)})", rows)
+            db.executemany(
+                f"INSERT OR IGNORE INTO samples({_COLUMNS}) VALUES ({','.join('?' * 14)})", rows
+            )
             added += db.total_changes - before
             rows.clear()
 
@@ -90,7 +92,9 @@ def get_samples(ws: Workspace, ids: Iterable[str]) -> dict[str, StoredSample]:
 
 def kept_ids(ws: Workspace) -> list[str]:
     """Ids of kept samples in ingestion order: the row order of every per-sample array."""
-    return [r[0] for r in ws.db.execute("SELECT id FROM samples WHERE dropped_by IS NULL ORDER BY seq")]
+    return [
+        r[0] for r in ws.db.execute("SELECT id FROM samples WHERE dropped_by IS NULL ORDER BY seq")
+    ]
 
 
 def set_dropped(ws: Workspace, dropped: Mapping[str, str | None]) -> None:

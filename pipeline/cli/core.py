@@ -1,0 +1,184 @@
+"""Workspace-level commands: init, filter, run, status, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json
+
+# The stages `wavecurate run` runs after ingestion, in order: (command, extra args).
+RUN_STAGES: list[tuple[str, list[str]]] = [
+    ("filter", []),
+    ("embed", []),
+    ("select", []),
+    ("project", []),
+    ("generate", []),
+    ("judge", []),
+    ("decontaminate", []),
+]
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "init", help="create a workspace: wavecurate.toml (commented) and wavecurate.db"
+    )
+    add_workspace_arg(p)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser(
+        "filter", help="drop samples by length, blacklist, exact and near duplicates"
+    )
+    add_workspace_arg(p)
+    p.add_argument("--force", action="store_true", help="re-filter even if nothing changed")
+    p.set_defaults(func=cmd_filter)
+
+    p = sub.add_parser("run", help="run every stage in order, resumably (ingest .. decontaminate)")
+    add_workspace_arg(p)
+    p.add_argument("--until", choices=[s for s, _ in RUN_STAGES], help="stop after this stage")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="print the funnel: what each stage kept, made and cost")
+    add_workspace_arg(p)
+    p.add_argument("--json", action="store_true", help="print the funnel as JSON for programs")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "demo",
+        help="make a workspace from the standard library, run everything offline, open the app",
+    )
+    p.add_argument("--workspace", "-w", type=Path, default=Path("demo"), metavar="DIR",
+                   help="workspace folder (default: ./demo)")  # fmt: skip
+    p.add_argument("--port", type=int, default=8501, help="app port (default 8501)")
+    p.add_argument("--no-app", action="store_true", help="run the pipeline, do not open the app")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    existed = (args.workspace / "wavecurate.toml").exists()
+    ws = open_workspace(args, create=True)
+    note = "kept the existing wavecurate.toml" if existed else "wrote wavecurate.toml"
+    print(f"workspace {ws.root}: {note}, schema version {ws.schema_version}")
+    return 0
+
+
+def cmd_filter(args: argparse.Namespace) -> int:
+    from pipeline.config import ConfigError
+    from pipeline.stages.filter import filter_samples
+
+    ws = open_workspace(args)
+    try:
+        cfg = ws.config.filter
+        started = time.perf_counter()
+        result = filter_samples(ws, cfg, force=args.force)
+    except (ConfigError, ValueError) as e:
+        return fail(str(e))
+    seconds = time.perf_counter() - started
+    if result.skipped:
+        print(f"filter: nothing changed since the last run ({result.kept:,} kept)")
+        return 0
+    total = len(result.decisions)
+    print(f"filter: {total:,} samples, {result.kept:,} kept in {seconds:.1f} s")
+    for rule, n in result.dropped().items():
+        print(f"  dropped {rule:<16} {n:>8,}")
+    return 0
+
+
+def _ingest_commands(ws_dir: Path, sources: Any) -> list[list[str]]:
+    cmds: list[list[str]] = []
+    if sources.stdlib:
+        cmds.append(["ingest", "stdlib"])
+    if sources.trees:
+        cmds.append(["ingest", "tree", *sources.trees])
+    if sources.codesearchnet:
+        cmds.append(["ingest", "codesearchnet", *sources.codesearchnet])
+    return [[*c, "--workspace", str(ws_dir)] for c in cmds]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.cli import main
+
+    ws = open_workspace(args, create=True)
+    sources = ws.config.sources
+    ws.close()
+    steps = _ingest_commands(args.workspace, sources)
+    for stage, extra in RUN_STAGES:
+        steps.append([stage, *extra, "--workspace", str(args.workspace)])
+        if stage == args.until:
+            break
+    started = time.perf_counter()
+    for step in steps:
+        print(f"\n== wavecurate {' '.join(step[:-2])}", file=sys.stderr, flush=True)
+        code = main(step)
+        if code != 0:
+            print(f"run: stopped at `{' '.join(step[:-2])}` (exit {code}); re-run to resume",
+                  file=sys.stderr)  # fmt: skip
+            return code
+    print(f"\nrun: done in {time.perf_counter() - started:.1f} s\n", file=sys.stderr)
+    return cmd_status(argparse.Namespace(workspace=args.workspace, json=False))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.store.status import funnel
+
+    ws = open_workspace(args)
+    f = funnel(ws)
+    if args.json:
+        print_json(f)
+        return 0
+    print(format_funnel(f, ws.last_runs()))
+    return 0
+
+
+def format_funnel(f: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    """The funnel as an aligned table for people."""
+    rows: list[tuple[str, str]] = [("ingested", f"{f['ingested']:,}")]
+    rows += [(f"  dropped: {rule}", f"-{n:,}") for rule, n in f["dropped"].items()]
+    rows += [
+        ("kept", f"{f['kept']:,}"),
+        ("embedded", f"{f['embedded']:,}"),
+        ("coreset", f"{f['coreset']:,}"),
+        ("instances generated", f"{f['instances']:,}"),
+    ]
+    rows += [(f"  {task}", f"{n:,}") for task, n in f["by_task"].items()]
+    rows += [
+        ("  failed / rule-failed / skipped", f"{f['failed']:,} / {f['rule_failed']:,} / {f['skipped']:,}"),
+        ("judged", f"{f['judged']:,}  ({f['judge_accepted']:,} accept, {f['judge_rejected']:,} reject)"),
+        ("  judge failed", f"{f['judge_failed']:,}"),
+        ("reviewed by people", f"{f['reviewed']:,}"),
+        ("final verdicts", f"{f['accepted']:,} accept, {f['rejected']:,} reject"),
+        ("flagged (benchmark overlap)", f"{f['flagged']:,}"),
+        ("exportable", f"{f['exportable']:,}"),
+        ("LLM calls / tokens in / out", f"{f['llm_calls']:,} / {f['tokens']['input']:,} / {f['tokens']['output']:,}"),
+        ("cost", f"${f['cost_usd']:.4f}"),
+    ]  # fmt: skip
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {v}" for k, v in rows]
+    if f["by_source"] or f["by_language"]:
+        lines.append("")
+        lines.append(
+            "kept by source:   " + ", ".join(f"{k} {v:,}" for k, v in f["by_source"].items())
+        )
+        lines.append(
+            "kept by language: " + ", ".join(f"{k} {v:,}" for k, v in f["by_language"].items())
+        )
+    if runs:
+        lines += ["", "last runs:"]
+        lines += [f"  {r['stage']:<14} {r['status']:<11} {r['seconds'] or 0:>8.1f} s" for r in runs]
+    return "\n".join(lines)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.cli import main
+
+    code = main(["init", "--workspace", str(args.workspace)])
+    if code == 0:
+        code = main(["run", "--workspace", str(args.workspace)])
+    if code != 0:
+        return fail(f"demo: the pipeline stopped (exit {code}); re-run to resume", code)
+    if args.no_app:
+        return 0
+    return main(["app", "--workspace", str(args.workspace), "--port", str(args.port)])

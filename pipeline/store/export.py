@@ -1,0 +1,217 @@
+"""Read SQL for export and decontamination: final verdicts, effective text, provenance.
+
+The final verdict of an instance is view `final_verdicts` (its latest effective human review, else
+the Discriminator's). The *effective text* of an instance is its generated instruction, input and
+output with the human edits folded in: the `edits` of its effective reviews (not undone, not undo
+rows) applied oldest first, so a later edit of a field wins and an undone edit disappears.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.store import Workspace
+
+__all__ = [
+    "EDITABLE_FIELDS",
+    "InstanceText",
+    "effective_content",
+    "effective_edits",
+    "exportable_ids",
+    "instance_texts",
+    "judgments_by_instance",
+    "reviews_by_instance",
+    "select_for_export",
+]
+
+# the instance fields a reviewer's edit may replace; other keys in `edits` are kept in `full` only
+EDITABLE_FIELDS = ("instruction", "input", "output")
+
+_SELECT = """
+SELECT i.id AS id, i.sample_id AS sample_id, i.task AS task,
+       i.target_language AS target_language,
+       i.instruction AS instruction, i.input AS input, i.output AS output,
+       i.provider AS gen_provider, i.model AS gen_model, i.prompt_version AS gen_prompt_version,
+       i.prompt_hash AS gen_prompt_hash, i.few_shot_ids AS gen_few_shot_ids,
+       i.raw_prompt AS gen_raw_prompt, i.raw_answer AS gen_raw_answer, i.call_key AS gen_call_key,
+       f.verdict AS verdict, f.verdict_source AS verdict_source,
+       f.judge_verdict AS judge_verdict, f.human_verdict AS human_verdict,
+       f.reviewer AS reviewer,
+       j.status AS judge_status, j.provider AS judge_provider, j.model AS judge_model,
+       j.prompt_version AS judge_prompt_version, j.raw_prompt AS judge_raw_prompt,
+       j.raw_answer AS judge_raw_answer, j.call_key AS judge_call_key,
+       s.source AS sample_source, s.language AS language, s.repo AS sample_repo,
+       s.path AS sample_path, s.func_name AS sample_func_name, s.line AS sample_line,
+       s.url AS sample_url, s.partition AS sample_partition, s.docstring AS sample_docstring,
+       s.code AS sample_code,
+       gc.cost_usd AS gen_cost_usd, gc.input_tokens AS gen_input_tokens,
+       gc.output_tokens AS gen_output_tokens,
+       jc.cost_usd AS judge_cost_usd, jc.input_tokens AS judge_input_tokens,
+       jc.output_tokens AS judge_output_tokens,
+       EXISTS (SELECT 1 FROM flagged_instances fi WHERE fi.instance_id = i.id) AS flagged
+FROM final_verdicts f
+JOIN instances i ON i.id = f.instance_id
+LEFT JOIN samples s ON s.id = i.sample_id
+LEFT JOIN judge_results j ON j.instance_id = i.id
+LEFT JOIN llm_calls gc ON gc.key = i.call_key
+LEFT JOIN llm_calls jc ON jc.key = j.call_key
+"""
+
+
+def _in(column: str, values: Sequence[str], where: list[str], params: list[Any]) -> None:
+    where.append(f"{column} IN ({','.join('?' * len(values))})")
+    params.extend(values)
+
+
+def select_for_export(
+    ws: Workspace,
+    *,
+    verdicts: Sequence[str] = ("accept",),
+    tasks: Sequence[str] | None = None,
+    languages: Sequence[str] | None = None,
+    verdict_source: str | None = None,
+    reviewers: Sequence[str] | None = None,
+    include_flagged: bool = False,
+) -> list[dict[str, Any]]:
+    """Generated instances whose final verdict is in `verdicts`, with provenance, by id.
+
+    `languages` filters on the source sample's language; `reviewers` on the reviewer of the
+    deciding (latest effective) review. Keys: see `_SELECT` (prefix `gen_` generator, `judge_`
+    Discriminator, `sample_` source sample); `flagged` is 1 while an uncleared flag stands.
+    Text columns are as generated: apply `effective_edits`.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    _in("f.verdict", verdicts, where, params)
+    if tasks is not None:
+        _in("i.task", tasks, where, params)
+    if languages is not None:
+        _in("s.language", languages, where, params)
+    if verdict_source is not None:
+        where.append("f.verdict_source = ?")
+        params.append(verdict_source)
+    if reviewers is not None:
+        _in("f.reviewer", reviewers, where, params)
+    if not include_flagged:
+        where.append("i.id NOT IN (SELECT instance_id FROM flagged_instances)")
+    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY i.id"
+    return [dict(r) for r in ws.db.execute(sql, params)]
+
+
+def effective_edits(ws: Workspace, instance_id: str | None = None) -> dict[str, dict[str, str]]:
+    """{instance id: {field: text}}: effective reviews' edits folded oldest first.
+
+    Only instances with at least one edit appear. Every key of `edits` is kept (the caller picks
+    `EDITABLE_FIELDS`); a non-string value is stored as its JSON text.
+    """
+    sql = "SELECT instance_id, edits FROM effective_reviews"
+    params: tuple[str, ...] = ()
+    if instance_id is not None:
+        sql += " WHERE instance_id = ?"
+        params = (instance_id,)
+    out: dict[str, dict[str, str]] = {}
+    for iid, raw in ws.db.execute(sql + " ORDER BY id", params):
+        edits = json.loads(raw or "{}")
+        if not isinstance(edits, dict) or not edits:
+            continue
+        merged = out.setdefault(str(iid), {})
+        for key, value in edits.items():
+            merged[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    return out
+
+
+def effective_content(ws: Workspace, instance_id: str) -> dict[str, str]:
+    """{instruction, input, output} of one instance as it will be exported (edits applied).
+
+    Raises KeyError when there is no such instance.
+    """
+    row = ws.db.execute(
+        "SELECT instruction, input, output FROM instances WHERE id = ?", (instance_id,)
+    ).fetchone()
+    if row is None:
+        raise KeyError(instance_id)
+    content = {name: str(row[name]) for name in EDITABLE_FIELDS}
+    edits = effective_edits(ws, instance_id).get(instance_id, {})
+    content.update({k: v for k, v in edits.items() if k in EDITABLE_FIELDS})
+    return content
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceText:
+    """An instance's effective text (edits applied)."""
+
+    id: str
+    instruction: str
+    input: str
+    output: str
+
+
+def instance_texts(ws: Workspace) -> list[InstanceText]:
+    """Effective text of every generated instance (status ok), by id."""
+    edits = effective_edits(ws)
+    out: list[InstanceText] = []
+    cur = ws.db.execute(
+        "SELECT id, instruction, input, output FROM instances WHERE status = 'ok' ORDER BY id"
+    )
+    for r in cur:
+        fields = {name: str(r[name]) for name in EDITABLE_FIELDS}
+        fields.update({k: v for k, v in edits.get(r["id"], {}).items() if k in EDITABLE_FIELDS})
+        out.append(InstanceText(id=str(r["id"]), **fields))
+    return out
+
+
+def exportable_ids(ws: Workspace) -> set[str]:
+    """Ids of the curated set: final verdict accept and no uncleared flag."""
+    return {
+        str(r[0])
+        for r in ws.db.execute(
+            "SELECT instance_id FROM final_verdicts WHERE verdict = 'accept' "
+            "AND instance_id NOT IN (SELECT instance_id FROM flagged_instances)"
+        )
+    }
+
+
+def judgments_by_instance(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
+    """{instance id: [{criterion, passed, rationale}]}, criteria in name order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    cur = ws.db.execute(
+        "SELECT instance_id, criterion, passed, rationale FROM judgments "
+        "ORDER BY instance_id, criterion"
+    )
+    for iid, criterion, passed, rationale in cur:
+        out.setdefault(str(iid), []).append(
+            {"criterion": criterion, "passed": bool(passed), "rationale": rationale}
+        )
+    return out
+
+
+def reviews_by_instance(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
+    """{instance id: [review]}, oldest first, undo rows included.
+
+    A review: id, reviewer, verdict (accept|reject|undo), flips {criterion: passed},
+    edits {field: text}, reason, undoes, created_at, effective (counts toward the verdict).
+    """
+    effective = {int(r[0]) for r in ws.db.execute("SELECT id FROM effective_reviews")}
+    out: dict[str, list[dict[str, Any]]] = {}
+    cur = ws.db.execute(
+        "SELECT id, instance_id, reviewer, verdict, flips, edits, reason, undoes, created_at "
+        "FROM reviews ORDER BY id"
+    )
+    for r in cur:
+        out.setdefault(str(r["instance_id"]), []).append(
+            {
+                "id": int(r["id"]),
+                "reviewer": r["reviewer"],
+                "verdict": r["verdict"],
+                "flips": json.loads(r["flips"] or "{}"),
+                "edits": json.loads(r["edits"] or "{}"),
+                "reason": r["reason"],
+                "undoes": r["undoes"],
+                "created_at": r["created_at"],
+                "effective": int(r["id"]) in effective,
+            }
+        )
+    return out
