@@ -45,6 +45,7 @@ def progress(iterable: Any = None, **kwargs: Any) -> Any:
     """A tqdm progress bar on stderr; quiet when stderr is not a terminal unless forced."""
     from tqdm import tqdm
 
+    kwargs.setdefault("disable", None)  # tqdm: None means "off when not a terminal"
     kwargs.setdefault("file", sys.stderr)
     kwargs.setdefault("dynamic_ncols", True)
     kwargs.setdefault("mininterval", 0.5)
