@@ -2,8 +2,10 @@
 
 The final verdict of an instance is view `final_verdicts` (its latest effective human review, else
 the Discriminator's). The *effective text* of an instance is its generated instruction, input and
-output with the human edits folded in: the `edits` of its effective reviews (not undone, not undo
-rows) applied oldest first, so a later edit of a field wins and an undone edit disappears.
+output with the `edits` of its latest effective review (view `latest_reviews`: not an undo row,
+not undone) in place of the fields they name. A review stores its edits as the fields that differ
+from the Generator's text, so a later review without edits restores the generated text, and an
+undone review's edits disappear with it.
 """
 
 from __future__ import annotations
@@ -102,24 +104,23 @@ def select_for_export(
 
 
 def effective_edits(ws: Workspace, instance_id: str | None = None) -> dict[str, dict[str, str]]:
-    """{instance id: {field: text}}: effective reviews' edits folded oldest first.
+    """{instance id: {field: text}}: the edits of each instance's latest effective review.
 
-    Only instances with at least one edit appear. Every key of `edits` is kept (the caller picks
-    `EDITABLE_FIELDS`); a non-string value is stored as its JSON text.
+    Only instances whose latest effective review has edits appear. Every key of `edits` is kept
+    (the caller picks `EDITABLE_FIELDS`); a non-string value is kept as its JSON text.
     """
-    sql = "SELECT instance_id, edits FROM effective_reviews"
+    sql = "SELECT instance_id, edits FROM latest_reviews"
     params: tuple[str, ...] = ()
     if instance_id is not None:
         sql += " WHERE instance_id = ?"
         params = (instance_id,)
     out: dict[str, dict[str, str]] = {}
-    for iid, raw in ws.db.execute(sql + " ORDER BY id", params):
+    for iid, raw in ws.db.execute(sql, params):
         edits = json.loads(raw or "{}")
-        if not isinstance(edits, dict) or not edits:
-            continue
-        merged = out.setdefault(str(iid), {})
-        for key, value in edits.items():
-            merged[str(key)] = value if isinstance(value, str) else json.dumps(value)
+        if isinstance(edits, dict) and edits:
+            out[str(iid)] = {
+                str(k): v if isinstance(v, str) else json.dumps(v) for k, v in edits.items()
+            }
     return out
 
 

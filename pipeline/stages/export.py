@@ -1,0 +1,495 @@
+"""The export stage: curated instances as JSONL, with a manifest and a dataset card beside it.
+
+Formats (one JSON object a line, instances in id order):
+- `alpaca`: `{"instruction", "input", "output"}`, the format WaveCoder trained on.
+- `messages`: `{"messages": [{"role", "content"}, ...]}`, the chat format SFT trainers read (TRL,
+  LLaMA-Factory, axolotl): an optional system message (`export.system_prompt`), the user's turn
+  (instruction, a blank line, input) and the assistant's answer (output), last.
+- `full`: every field with its provenance (see `_full_row`).
+
+The text is the effective text: the human edits of the instance's effective reviews replace the
+generated instruction, input and output in every format. Nothing in the output depends on the time
+or the machine: two exports of the same workspace state are byte-identical.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.config import SECTIONS, DecontaminateConfig
+from pipeline.store import Workspace
+from pipeline.store.export import (
+    EDITABLE_FIELDS,
+    effective_edits,
+    judgments_by_instance,
+    reviews_by_instance,
+    select_for_export,
+)
+from pipeline.store.flags import clearances_by_instance, flags_by_instance
+from pipeline.store.status import funnel
+
+__all__ = [
+    "FORMATS",
+    "Export",
+    "ExportFilters",
+    "ExportFormat",
+    "build_export",
+    "sidecar_paths",
+    "write_export",
+]
+
+
+class ExportFormat(StrEnum):
+    ALPACA = "alpaca"
+    MESSAGES = "messages"
+    FULL = "full"
+
+
+FORMATS: tuple[str, ...] = tuple(f.value for f in ExportFormat)
+VERDICT_SOURCES = ("human", "judge")
+VERDICTS = ("accept", "reject")
+
+
+@dataclass
+class ExportFilters:
+    """Which instances an export holds. `None` means no restriction on that field.
+
+    `languages` are source-sample languages; `reviewers` the reviewer of the deciding review;
+    `verdicts` the final verdicts taken (reject too for negative examples).
+    """
+
+    tasks: list[str] | None = None
+    languages: list[str] | None = None
+    verdict_source: str | None = None
+    reviewers: list[str] | None = None
+    include_flagged: bool = False
+    verdicts: tuple[str, ...] = ("accept",)
+
+    def validate(self) -> None:
+        """Raise ValueError on an unknown verdict source or verdict."""
+        if self.verdict_source is not None and self.verdict_source not in VERDICT_SOURCES:
+            raise ValueError(
+                f"verdict source must be one of {', '.join(VERDICT_SOURCES)}, "
+                f"got {self.verdict_source!r}"
+            )
+        if not self.verdicts or any(v not in VERDICTS for v in self.verdicts):
+            raise ValueError(f"verdicts must be among {', '.join(VERDICTS)}, got {self.verdicts}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The filters with lists sorted: equal filters give an equal manifest."""
+
+        def norm(values: Sequence[str] | None) -> list[str] | None:
+            return None if values is None else sorted(set(values))
+
+        return {
+            "tasks": norm(self.tasks),
+            "languages": norm(self.languages),
+            "verdict_source": self.verdict_source,
+            "reviewers": norm(self.reviewers),
+            "include_flagged": self.include_flagged,
+            "verdicts": norm(self.verdicts),
+        }
+
+
+@dataclass
+class Export:
+    """A built export: the JSONL text, its manifest and card, and the rows it holds."""
+
+    format: str
+    jsonl: str
+    manifest: dict[str, Any]
+    card: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    @property
+    def manifest_json(self) -> str:
+        return json.dumps(self.manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def build_export(ws: Workspace, fmt: str, filters: ExportFilters | None = None) -> Export:
+    """Select the instances `filters` admit and render them as `fmt` (alpaca|messages|full).
+
+    Returns the JSONL text (one object a line, by instance id; empty when nothing matches), the
+    manifest (counts by task, language and verdict source; config hash; models; schema version;
+    sha256 of the JSONL) and the dataset card (Markdown).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
+    filters = filters or ExportFilters()
+    filters.validate()
+    selected = select_for_export(
+        ws,
+        verdicts=filters.verdicts,
+        tasks=filters.tasks,
+        languages=filters.languages,
+        verdict_source=filters.verdict_source,
+        reviewers=filters.reviewers,
+        include_flagged=filters.include_flagged,
+    )
+    edits = effective_edits(ws)
+    for rec in selected:
+        rec["edits"] = edits.get(rec["id"], {})
+        rec.update({k: v for k, v in rec["edits"].items() if k in EDITABLE_FIELDS})
+
+    system_prompt = ws.config.export.system_prompt
+    rows: list[dict[str, Any]]
+    if fmt == ExportFormat.ALPACA:
+        rows = [_alpaca_row(r) for r in selected]
+    elif fmt == ExportFormat.MESSAGES:
+        rows = [_messages_row(r, system_prompt) for r in selected]
+    else:
+        rows = _full_rows(ws, selected)
+    jsonl = "".join(_json_line(row) for row in rows)
+    manifest = _manifest(ws, fmt, filters, selected, jsonl)
+    if fmt == ExportFormat.MESSAGES:
+        manifest["system_prompt"] = system_prompt
+    return Export(format=fmt, jsonl=jsonl, manifest=manifest, card=_card(ws, manifest), rows=rows)
+
+
+def sidecar_paths(out: Path) -> tuple[Path, Path]:
+    """The manifest and card paths beside `out`: `<stem>.manifest.json`, `<stem>.card.md`."""
+    return out.with_name(f"{out.stem}.manifest.json"), out.with_name(f"{out.stem}.card.md")
+
+
+def write_export(export: Export, out: Path) -> list[Path]:
+    """Write the JSONL to `out` and its manifest and card beside it, each atomically.
+
+    Returns [out, manifest path, card path]. Each file is written to a temporary file in the same
+    folder and renamed over the target, so a reader never sees a half-written file.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    manifest_path, card_path = sidecar_paths(out)
+    for path, text in (
+        (out, export.jsonl),
+        (manifest_path, export.manifest_json),
+        (card_path, export.card),
+    ):
+        _atomic_write(path, text.encode("utf-8"))
+    return [out, manifest_path, card_path]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from source code: escape it instead
+        line = json.dumps(row, ensure_ascii=True)
+    return line + "\n"
+
+
+# -- formats ----------------------------------------------------------------------------------
+def _alpaca_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {"instruction": r["instruction"], "input": r["input"], "output": r["output"]}
+
+
+def user_content(instruction: str, input_text: str) -> str:
+    """The user's turn of the messages format: the instruction, then the input if any."""
+    return f"{instruction}\n\n{input_text}" if input_text.strip() else instruction
+
+
+def _messages_row(r: dict[str, Any], system_prompt: str) -> dict[str, Any]:
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages.append({"role": "user", "content": user_content(r["instruction"], r["input"])})
+    messages.append({"role": "assistant", "content": r["output"]})
+    return {"messages": messages}
+
+
+def _full_rows(ws: Workspace, selected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    judgments = judgments_by_instance(ws)
+    reviews = reviews_by_instance(ws)
+    flags = flags_by_instance(ws)
+    clearances = clearances_by_instance(ws)
+    out = []
+    for r in selected:
+        iid = r["id"]
+        out.append(
+            _full_row(
+                r,
+                judgments.get(iid, []),
+                reviews.get(iid, []),
+                [dataclasses.asdict(f) for f in flags.get(iid, [])],
+                [dataclasses.asdict(c) for c in clearances.get(iid, [])],
+            )
+        )
+    return out
+
+
+def _full_row(
+    r: dict[str, Any],
+    judgments: list[dict[str, Any]],
+    reviews: list[dict[str, Any]],
+    flags: list[dict[str, Any]],
+    clearances: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Every field with provenance. Maps with open keys become lists of records (Arrow-friendly)."""
+    effective = [rv for rv in reviews if rv["effective"]]
+    # the deciding review's flips: {criterion: passed as the reviewer sees it}
+    human_passed = {k: bool(v) for k, v in (effective[-1]["flips"] if effective else {}).items()}
+    gen_cost = float(r["gen_cost_usd"] or 0.0)
+    judge_cost = float(r["judge_cost_usd"] or 0.0)
+    return {
+        "id": r["id"],
+        "task": r["task"],
+        "language": r["language"],
+        "target_language": r["target_language"],
+        "instruction": r["instruction"],
+        "input": r["input"],
+        "output": r["output"],
+        "edited_fields": sorted(k for k in r["edits"] if k in EDITABLE_FIELDS),
+        "verdict": r["verdict"],
+        "verdict_source": r["verdict_source"],
+        "judge_verdict": r["judge_verdict"],
+        "human_verdict": r["human_verdict"],
+        "reviewer": r["reviewer"],
+        "sample": {
+            "id": r["sample_id"],
+            "source": r["sample_source"],
+            "language": r["language"],
+            "repo": r["sample_repo"],
+            "path": r["sample_path"],
+            "func_name": r["sample_func_name"],
+            "line": r["sample_line"],
+            "url": r["sample_url"],
+            "partition": r["sample_partition"],
+            "docstring": r["sample_docstring"],
+            "code": r["sample_code"],
+        },
+        "generator": {
+            "provider": r["gen_provider"],
+            "model": r["gen_model"],
+            "prompt_version": r["gen_prompt_version"],
+            "prompt_hash": r["gen_prompt_hash"],
+            "few_shot_ids": [str(x) for x in json.loads(r["gen_few_shot_ids"] or "[]")],
+            "call_key": r["gen_call_key"],
+            "raw_prompt": r["gen_raw_prompt"],
+            "raw_answer": r["gen_raw_answer"],
+        },
+        "judge": {
+            "status": r["judge_status"],
+            "provider": r["judge_provider"],
+            "model": r["judge_model"],
+            "prompt_version": r["judge_prompt_version"],
+            "call_key": r["judge_call_key"],
+            "raw_prompt": r["judge_raw_prompt"],
+            "raw_answer": r["judge_raw_answer"],
+        },
+        "judgments": [{**j, "human_passed": human_passed.get(j["criterion"])} for j in judgments],
+        "reviews": [
+            {
+                **{k: v for k, v in rv.items() if k not in ("flips", "edits")},
+                "flips": [
+                    {"criterion": k, "passed": bool(v)} for k, v in sorted(rv["flips"].items())
+                ],
+                "edits": [{"field": k, "text": str(v)} for k, v in sorted(rv["edits"].items())],
+            }
+            for rv in reviews
+        ],
+        "flagged": bool(r["flagged"]),
+        "flags": [{k: v for k, v in f.items() if k != "instance_id"} for f in flags],
+        "flag_clearances": [
+            {k: v for k, v in c.items() if k in ("reviewer", "reason", "created_at")}
+            for c in clearances
+        ],
+        "cost": {
+            "generator_usd": gen_cost,
+            "judge_usd": judge_cost,
+            "total_usd": round(gen_cost + judge_cost, 8),
+            "input_tokens": int(r["gen_input_tokens"] or 0) + int(r["judge_input_tokens"] or 0),
+            "output_tokens": int(r["gen_output_tokens"] or 0) + int(r["judge_output_tokens"] or 0),
+        },
+    }
+
+
+# -- manifest and card ------------------------------------------------------------------------
+def _counts(selected: list[dict[str, Any]], key: str) -> dict[str, int]:
+    return dict(sorted(Counter(str(r[key] or "") for r in selected).items()))
+
+
+def _manifest(
+    ws: Workspace,
+    fmt: str,
+    filters: ExportFilters,
+    selected: list[dict[str, Any]],
+    jsonl: str,
+) -> dict[str, Any]:
+    cfg = ws.config
+    return {
+        "format": fmt,
+        "count": len(selected),
+        "sha256": hashlib.sha256(jsonl.encode("utf-8")).hexdigest(),
+        "filters": filters.as_dict(),
+        "counts": {
+            "by_task": _counts(selected, "task"),
+            "by_language": _counts(selected, "language"),
+            "by_verdict_source": _counts(selected, "verdict_source"),
+            "edited": sum(1 for r in selected if r["edits"]),
+            "flagged": sum(1 for r in selected if r["flagged"]),
+        },
+        "models": {
+            "generator": sorted({str(r["gen_model"]) for r in selected if r["gen_model"]}),
+            "judge": sorted({str(r["judge_model"]) for r in selected if r["judge_model"]}),
+            "embedding": cfg.embed.model,
+        },
+        "config_hash": cfg.section_hash(*SECTIONS),
+        "schema_version": ws.schema_version,
+        "wavecurate_version": __version__,
+    }
+
+
+def _table(header: tuple[str, str], rows: dict[str, Any]) -> list[str]:
+    lines = [f"| {header[0]} | {header[1]} |", "|---|---:|"]
+    lines += [f"| {k or '(none)'} | {v} |" for k, v in rows.items()]
+    return lines or ["(none)"]
+
+
+_FORMAT_TEXT = {
+    "alpaca": "`instruction`, `input`, `output` per line (the format WaveCoder trained on).",
+    "messages": "`messages`: a list of `{role, content}` (optional system, user, then assistant), "
+    "the chat format SFT trainers read.",
+    "full": "every field with its provenance: source sample, generator and judge (models, prompt "
+    "versions, raw prompt and answer), per-criterion judgments, reviews, flags, cost.",
+}
+
+
+def _card(ws: Workspace, manifest: dict[str, Any]) -> str:
+    """The dataset card: what is in the file, how it was made, and the funnel."""
+    cfg = ws.config
+    f = funnel(ws)
+    counts = manifest["counts"]
+    leakage = ws.get_metric("leakage")
+    lines = [
+        f"# wavecurate dataset: {manifest['count']} code instruction instances",
+        "",
+        "Code instruction data curated with wavecurate, the pipeline of WaveCoder (Yu et al., "
+        "*WaveCoder: Widespread And Versatile Enhancement For Code Large Language Models By "
+        "Instruction Tuning*): raw code is filtered, embedded, a diverse coreset is selected "
+        "(KCenterGreedy), an LLM Generator writes an instruction instance per selected sample, "
+        "an LLM Discriminator judges it per criterion, humans review, and instances that overlap "
+        "benchmarks are flagged.",
+        "",
+        "## File",
+        "",
+        f"- format: `{manifest['format']}`: {_FORMAT_TEXT[manifest['format']]}",
+        f"- instances: {manifest['count']} (edited by a reviewer: {counts['edited']})",
+        f"- sha256 of the JSONL: `{manifest['sha256']}`",
+        f"- config hash: `{manifest['config_hash']}`; workspace schema version "
+        f"{manifest['schema_version']}; wavecurate {manifest['wavecurate_version']}",
+        f"- filters: `{json.dumps(manifest['filters'], sort_keys=True)}`",
+        "",
+        "### By task",
+        "",
+        *_table(("task", "instances"), counts["by_task"]),
+        "",
+        "### By language",
+        "",
+        *_table(("language", "instances"), counts["by_language"]),
+        "",
+        "### By verdict source",
+        "",
+        *_table(("verdict source", "instances"), counts["by_verdict_source"]),
+        "",
+        "## How it was made",
+        "",
+        f"1. **Sources**: {_join(f['by_source'])} ({f['ingested']} samples ingested).",
+        f"2. **Filter**: code length {cfg.filter.min_chars}-{cfg.filter.max_chars} characters, "
+        f"the Code Alpaca blacklist ({len(cfg.filter.blacklist)} words), exact duplicates, near "
+        f"duplicates (MinHash LSH, Jaccard >= {cfg.filter.near_duplicate_threshold}); "
+        f"{f['kept']} kept, dropped by rule: {_join(f['dropped'])}.",
+        f"3. **Embed**: `{cfg.embed.model}` (pooling: {cfg.embed.pooling}, text: "
+        f"{cfg.embed.text}); {f['embedded']} embedded.",
+        f"4. **Select**: KCenterGreedy coreset of {f['coreset']} samples "
+        f"(k={cfg.select.k}, fraction={cfg.select.fraction}, seed={cfg.select.seed}).",
+        f"5. **Generate**: provider `{cfg.generate.provider}`, models "
+        f"{_join_list(manifest['models']['generator'])}, task mix "
+        f"{_join(cfg.generate.task_mix)}; {f['instances']} instances generated.",
+        f"6. **Judge**: provider `{cfg.judge.provider}`, models "
+        f"{_join_list(manifest['models']['judge'])}; the verdict is accept when every criterion "
+        f"passes; {f['judge_accepted']} accepted, {f['judge_rejected']} rejected.",
+        f"7. **Review**: {f['reviewed']} instances reviewed by a human; the final verdict is the "
+        "latest human review, else the Discriminator's.",
+        f"8. **Decontaminate**: against {_benchmark_names(cfg.decontaminate)}: "
+        f"word {cfg.decontaminate.ngram}-gram overlap >= {cfg.decontaminate.ngram_threshold} of "
+        f"a benchmark item's n-grams, or nearest-neighbour cosine >= "
+        f"{cfg.decontaminate.similarity_threshold}; {f['flagged']} instances flagged and not "
+        "cleared.",
+        "",
+        *_leakage_lines(leakage),
+        "## Funnel",
+        "",
+        *_table(("stage", "count"), _funnel_rows(f)),
+        "",
+        f"Cost: {f['llm_calls']} LLM calls, {f['tokens']['input']} input and "
+        f"{f['tokens']['output']} output tokens, USD {f['cost_usd']}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _benchmark_names(cfg: DecontaminateConfig) -> str:
+    names = (["HumanEval"] if cfg.humaneval else []) + [f"`{Path(b).name}`" for b in cfg.benchmarks]
+    return ", ".join(names) or "no benchmark"
+
+
+def _join(mapping: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in mapping.items()) or "none"
+
+
+def _join_list(values: list[str]) -> str:
+    return ", ".join(f"`{v}`" for v in values) or "none"
+
+
+def _leakage_lines(leakage: Any) -> list[str]:
+    if not isinstance(leakage, dict) or not leakage.get("benchmarks"):
+        return []
+    lines = [
+        "### Leakage",
+        "",
+        f"Mean nearest-neighbour cosine similarity to each benchmark (`{leakage.get('model')}`), "
+        "as in WaveCoder's leakage analysis:",
+        "",
+        "| benchmark | curated | all generated |",
+        "|---|---:|---:|",
+    ]
+    for name, report in sorted(leakage["benchmarks"].items()):
+        cur, gen = report.get("curated", {}), report.get("generated", {})
+        lines.append(f"| {name} | {_fmt(cur.get('mean'))} | {_fmt(gen.get('mean'))} |")
+    return [*lines, ""]
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.4f}"
+
+
+def _funnel_rows(f: dict[str, Any]) -> dict[str, Any]:
+    keys = ("ingested", "kept", "embedded", "coreset", "instances", "judged", "judge_accepted",
+            "reviewed", "accepted", "rejected", "flagged", "exportable")  # fmt: skip
+    return {k: f[k] for k in keys}
