@@ -92,7 +92,13 @@ class EmbedConfig:
         default="model",
         metadata=_help("model (the model's own), cls (the paper's text) or mean (its code)"),
     )
-    text: str = field(default="code", metadata=_help("what is embedded: code, or docstring+code"))
+    text: str = field(
+        default="code",
+        metadata=_help(
+            "what is embedded: code (the function as written), code_nodoc (without its "
+            "docstring) or docstring+code (the docstring, then the code without it)"
+        ),
+    )
     batch_size: int = field(default=64, metadata=_help("texts per forward pass"))
     device: str = field(default="auto", metadata=_help("auto (cuda when present), cpu or cuda"))
 
@@ -105,6 +111,20 @@ class SelectConfig:
     delta: float = field(
         default=0.8,
         metadata=_help("coverage: share of samples whose nearest centre has cosine >= delta"),
+    )
+    exact: bool = field(
+        default=False,
+        metadata=_help(
+            "float64 arithmetic: picks equal a textbook float64 implementation's index for index "
+            "(about 2.5x slower than the float32 default, which can differ at float32 near-ties)"
+        ),
+    )
+    baselines: bool = field(
+        default=True,
+        metadata=_help(
+            "coverage: also measure a seeded random sample and k-means++ seeding at the same k "
+            "(k-means++ costs about N*k*(2+ln k) distances: minutes at 100k samples, k=5000)"
+        ),
     )
 
 
@@ -133,6 +153,9 @@ class GenerateConfig:
     bad_examples: int = field(default=1, metadata=_help("bad few-shot examples per prompt"))
     seed: int = field(default=0, metadata=_help("draws each sample's task and target language"))
     max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
+    batch: bool = field(
+        default=False, metadata=_help("anthropic: use the Message Batches API (half price, slower)")
+    )
 
 
 @dataclass
@@ -142,7 +165,24 @@ class JudgeConfig:
         default=0.25,
         metadata=_help("offline judge: least cosine between instruction and solution"),
     )
+    max_nesting: int = field(
+        default=4, metadata=_help("offline judge: deepest nesting of blocks called clear logic")
+    )
+    documented_lines: int = field(
+        default=20,
+        metadata=_help("offline judge: code longer than this needs a docstring or comments"),
+    )
+    max_summary_words: int = field(
+        default=150, metadata=_help("offline judge: longest summary called concise, in words")
+    )
+    min_fix_similarity: float = field(
+        default=0.75,
+        metadata=_help("offline judge: least similarity of fixed to buggy code (minimal fix)"),
+    )
     max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
+    batch: bool = field(
+        default=False, metadata=_help("anthropic: use the Message Batches API (half price, slower)")
+    )
 
 
 @dataclass
@@ -161,7 +201,22 @@ class LLMConfig:
     )
     concurrency: int = field(default=16, metadata=_help("calls in flight at once"))
     max_retries: int = field(default=5, metadata=_help("retries per call, with backoff"))
+    backoff_s: float = field(
+        default=1.0,
+        metadata=_help("first wait before a retry, doubled each time; a retry-after header wins"),
+    )
+    max_backoff_s: float = field(default=60.0, metadata=_help("longest wait before a retry"))
     timeout_s: float = field(default=120.0, metadata=_help("seconds per call"))
+    structured_output: bool = field(
+        default=True,
+        metadata=_help(
+            "send the answer's JSON schema as output_config (turn off for a local server that "
+            "rejects it; the schema is in the prompt too)"
+        ),
+    )
+    batch_max_requests: int = field(
+        default=10_000, metadata=_help("most requests per Message Batch")
+    )
     spend_limit_usd: float = field(
         default=0.0, metadata=_help("stop a run once it has spent this much (0: no limit)")
     )

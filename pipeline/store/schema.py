@@ -163,6 +163,7 @@ MIGRATIONS: list[str] = [
         role            TEXT NOT NULL,          -- generator | judge
         request         TEXT NOT NULL,          -- JSON
         response        TEXT,                   -- raw answer text
+        stop_reason     TEXT NOT NULL DEFAULT '',  -- end_turn | max_tokens | refusal | skipped...
         status          TEXT NOT NULL,          -- ok | error | pending
         error           TEXT NOT NULL DEFAULT '',
         input_tokens    INTEGER NOT NULL DEFAULT 0,

@@ -1,0 +1,1 @@
+"""LLM providers (offline, anthropic), the call cache and resume log, answer parsing."""

@@ -1,0 +1,118 @@
+"""What the generate and judge stages share: reports, dry-run estimates, progress, stopping."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pipeline.llm.base import Provider, Request
+from pipeline.llm.cache import plan_calls
+from pipeline.llm.cost import call_cost, estimate_tokens
+from pipeline.store import Workspace
+
+
+class Bar(Protocol):
+    """The part of a tqdm bar a stage uses."""
+
+    def update(self, n: int = 1) -> Any: ...
+    def close(self) -> Any: ...
+
+
+ProgressFactory = Callable[..., Bar]
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+# the shortest prefix the Messages API caches (Sonnet and Opus; Haiku needs 2048)
+MIN_CACHED_TOKENS = 1024
+
+
+def config_hash(*sections: Any) -> str:
+    """A short hash of config sections (dataclasses): recorded on a stage's `runs` row."""
+    payload = [dataclasses.asdict(s) for s in sections]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def no_progress(**kwargs: Any) -> Bar:
+    """A progress factory that shows nothing (the default for stages called from code)."""
+    return _NoBar()
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What a run would do: calls to make, calls answered from the cache, tokens and USD."""
+
+    calls: int
+    cached: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    model: str
+
+    def describe(self, stage: str) -> str:
+        return (
+            f"{stage}: would make {self.calls} calls ({self.cached} answered from the cache) "
+            f"to {self.model}: about {self.input_tokens} input and {self.output_tokens} output "
+            f"tokens, estimated ${self.cost_usd:.4f}"
+        )
+
+
+@dataclass
+class StageReport:
+    """The outcome of a stage run. `stopped` is non-empty when the run ended early (why)."""
+
+    counts: dict[str, Any] = field(default_factory=dict)
+    stopped: str = ""
+    estimate: Estimate | None = None
+
+
+def estimate_calls(
+    ws: Workspace,
+    provider: Provider,
+    requests: Sequence[Request],
+    output_tokens: Sequence[int],
+    *,
+    prices: Mapping[str, Mapping[str, float]],
+    model: str,
+    refresh: Collection[int] = (),
+    batch: bool = False,
+) -> Estimate:
+    """The dry-run estimate for `requests` (expected answer length per request given)."""
+    keys, _stored, todo = plan_calls(ws, provider, requests, refresh)
+    seen: set[str] = set()
+    systems: set[str] = set()
+    tokens_in = tokens_out = 0
+    cost = 0.0
+    for key, request, out in zip(keys, requests, output_tokens, strict=True):
+        if key not in todo or key in seen:
+            continue
+        seen.add(key)
+        n_system, n_user = estimate_tokens(request.system), estimate_tokens(request.user)
+        n_out = min(out, request.max_tokens)
+        tokens_in += n_system + n_user
+        tokens_out += n_out
+        # the system prefix is cached when long enough: written once, then read at 10%
+        cached = n_system >= MIN_CACHED_TOKENS
+        first = request.system not in systems
+        systems.add(request.system)
+        cost += call_cost(
+            request.model,
+            prices,
+            input_tokens=n_user + (0 if cached else n_system),
+            output_tokens=n_out,
+            cache_write_tokens=n_system if cached and first else 0,
+            cache_read_tokens=n_system if cached and not first else 0,
+            batch=batch,
+        )
+    answered = sum(1 for k in keys if k not in todo)
+    return Estimate(len(todo), answered, tokens_in, tokens_out, round(cost, 6), model)

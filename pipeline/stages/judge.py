@@ -1,0 +1,143 @@
+"""The judge stage: the Discriminator's verdict on every generated instance.
+
+For each instance that passed the rule checks and has no judgment yet, the stage renders the
+Discriminator's prompt (the task's criteria, the instance fenced as untrusted data), calls the
+provider through the call cache, and parses one answer per criterion: a rationale, then yes or no.
+The verdict is computed here, not by the model: accept when every criterion passes. An answer
+that cannot be used (truncated, refused, unparseable, or a criterion the provider cannot check) is
+recorded as a failed judgment with the raw text; `--retry-failed` retries those.
+"""
+
+from __future__ import annotations
+
+from pipeline.config import JudgeConfig, LLMConfig
+from pipeline.llm.base import Provider, ProviderStop
+from pipeline.llm.cache import CallResult, CallStats, run_calls
+from pipeline.llm.parse import parse_judgment
+from pipeline.llm.render import Draft, judge_request
+from pipeline.llm.stage import (
+    ProgressFactory,
+    StageReport,
+    config_hash,
+    estimate_calls,
+    no_progress,
+)
+from pipeline.prompts import PromptSet, load_prompts
+from pipeline.records import Task, Verdict
+from pipeline.store import Workspace
+from pipeline.store.instances import JudgeItem, instances_to_judge, record_judgment
+from pipeline.store.llm import cost_summary
+
+
+def _record(
+    ws: Workspace,
+    item: JudgeItem,
+    result: CallResult,
+    provider: Provider,
+    prompts: PromptSet,
+    rendered: str,
+    model: str,
+) -> str:
+    """Write the judgment of one instance; return accept, reject or failed."""
+    answer = result.answer
+    criteria_ids = [c.id for c in prompts.tasks[Task(item.task)].criteria]
+    verdict: str | None = None
+    criteria: list[tuple[str, bool, str]] = []
+    if answer.stop_reason == "skipped" or not answer.ok:
+        error = answer.error if answer.stop_reason == "skipped" else f"call failed: {answer.error}"
+    else:
+        parsed = parse_judgment(answer.text, answer.stop_reason, criteria_ids)
+        error = parsed.error
+        if parsed.value is not None:
+            criteria = [(c.criterion, c.passed, c.rationale) for c in parsed.value]
+            passed = all(c.passed for c in parsed.value)
+            verdict = (Verdict.ACCEPT if passed else Verdict.REJECT).value
+    record_judgment(
+        ws.db,
+        item.id,
+        verdict=verdict,
+        status="ok" if verdict else "failed",
+        error=error,
+        provider=provider.name,
+        model=model,
+        prompt_version=prompts.version,
+        raw_prompt=rendered,
+        raw_answer=answer.text,
+        call_key=result.key,
+        criteria=criteria,
+    )
+    return verdict or "failed"
+
+
+def judge_instances(
+    ws: Workspace,
+    provider: Provider,
+    *,
+    cfg: JudgeConfig,
+    llm: LLMConfig,
+    model: str,
+    retry_failed: bool = False,
+    limit: int | None = None,
+    dry_run: bool = False,
+    progress: ProgressFactory = no_progress,
+) -> StageReport:
+    """Judge the instances still unjudged; see the module docstring.
+
+    `model` names the Discriminator model in requests (`llm.judge_model`, or `offline`). The
+    run's counts (calls, cache hits, tokens, cost, accepted/rejected/failed, and the cost per
+    accepted instance over the whole workspace) go to its `runs` row and the report.
+    """
+    prompts = load_prompts()
+    items = instances_to_judge(ws, retry_failed=retry_failed)
+    if limit is not None:
+        items = items[:limit]
+    drafts = [
+        Draft(i.task, i.language, i.instruction, i.input, i.output, i.target_language)
+        for i in items
+    ]
+    requests = [
+        judge_request(d, prompts=prompts, model=model, max_tokens=cfg.max_tokens) for d in drafts
+    ]
+    # a failed judgment being retried must not be answered again from the cache
+    refresh = set(range(len(items))) if retry_failed else set()
+    plan_counts = {"to_judge": len(items)}
+    if dry_run:
+        expected = [80 * len(prompts.tasks[Task(i.task)].criteria) for i in items]
+        estimate = estimate_calls(
+            ws, provider, requests, expected, prices=llm.prices, model=model, refresh=refresh,
+            batch=cfg.batch,
+        )  # fmt: skip
+        return StageReport(counts=plan_counts, estimate=estimate)
+
+    report = StageReport()
+    verdicts = {"accept": 0, "reject": 0, "failed": 0}
+    rendered = [r.rendered() for r in requests]
+
+    def on_result(index: int, result: CallResult) -> None:
+        outcome = _record(ws, items[index], result, provider, prompts, rendered[index], model)
+        verdicts[outcome] += 1
+
+    bar = progress(total=len(items), desc="judge", unit="instance")
+    stats = CallStats()
+    with ws.run("judge", config_hash(cfg, llm)) as run:
+        try:
+            run_calls(
+                ws, provider, requests, on_result, prices=llm.prices, refresh=refresh,
+                spend_limit_usd=llm.spend_limit_usd, progress=bar.update, stats=stats,
+            )  # fmt: skip
+        except ProviderStop as e:
+            report.stopped = str(e)
+            run.counts["stopped"] = report.stopped
+        finally:
+            bar.close()
+            run.counts.update(stats.as_counts())
+        costs = cost_summary(ws)
+        run.counts.update(plan_counts)
+        run.counts.update(
+            accepted=verdicts["accept"],
+            rejected=verdicts["reject"],
+            judge_failed=verdicts["failed"],
+            cost_per_accepted_usd=costs["cost_per_accepted_usd"],
+        )
+        report.counts = dict(run.counts)
+    return report
