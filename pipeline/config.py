@@ -29,7 +29,9 @@ PAPER_TASK_MIX = {
 
 # USD per million tokens (input, output). Cache reads cost 10% of input, writes 125%; batches 50%.
 DEFAULT_PRICES = {
+    "claude-opus-4-6": {"input": 5.0, "output": 25.0},
     "claude-opus-4-5": {"input": 5.0, "output": 25.0},
+    "claude-sonnet-4-6": {"input": 3.0, "output": 15.0},
     "claude-sonnet-4-5": {"input": 3.0, "output": 15.0},
     "claude-haiku-4-5": {"input": 1.0, "output": 5.0},
     "offline": {"input": 0.0, "output": 0.0},
@@ -187,8 +189,8 @@ class JudgeConfig:
 
 @dataclass
 class LLMConfig:
-    generator_model: str = field(default="claude-sonnet-4-5", metadata=_help("Generator model"))
-    judge_model: str = field(default="claude-sonnet-4-5", metadata=_help("Discriminator model"))
+    generator_model: str = field(default="claude-sonnet-4-6", metadata=_help("Generator model"))
+    judge_model: str = field(default="claude-sonnet-4-6", metadata=_help("Discriminator model"))
     base_url: str = field(
         default="",
         metadata=_help(
