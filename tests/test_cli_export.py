@@ -108,7 +108,9 @@ def test_export_through_the_entry_point(corpus: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"export: 5 instances (alpaca) -> {out}\n")
-    assert json.loads(out.read_text().splitlines()[0]) == {
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[0]["instruction"] == "Implement it."  # c1 sorts first: ids order the export
+    assert rows[1] == {
         "instruction": "Add one.",
         "input": "x = 1",
         "output": "x + 1",

@@ -12,7 +12,10 @@ import pytest
 from pipeline.cli import main
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
-MODULES = ["textwrap.py", "shlex.py", "fnmatch.py", "colorsys.py", "heapq.py", "statistics.py"]
+MODULES = [
+    "textwrap.py", "shlex.py", "fnmatch.py", "colorsys.py", "heapq.py", "statistics.py",
+    "fractions.py", "calendar.py", "difflib.py", "ipaddress.py", "argparse.py", "configparser.py",
+]  # fmt: skip
 
 
 @pytest.mark.slow
