@@ -1,0 +1,1 @@
+"""The wavecurate Streamlit app: `wavecurate app` or `streamlit run app/main.py`."""

@@ -1,0 +1,312 @@
+"""The app's readers: the session's workspace, and cached reads over `pipeline` for the pages.
+
+One `Workspace` (one SQLite connection) per browser session, kept in `st.session_state`: reviews
+are written through it with `BEGIN IMMEDIATE`, and live progress is read through it uncached.
+What is expensive and changes only when a stage runs (the projection, coverage, labels) is cached
+across sessions with `st.cache_data`, keyed by the workspace path and a change token
+(`pipeline.store.reviews.change_tokens`), so a stage run or a new review shows up on the next
+rerun without anyone clearing a cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pipeline.store import Workspace, WorkspaceError
+from pipeline.store import reviews as store_reviews
+from pipeline.store.vectors import coreset_rows, count_projection, projection_rows
+
+WS_PATH_KEY = "workspace_path"
+WS_KEY = "_workspace"
+REVIEWER_KEY = "reviewer"
+ENV_WORKSPACE = "WAVECURATE_WORKSPACE"
+ENV_REVIEWER = "WAVECURATE_REVIEWER"
+
+Tokens = tuple[tuple[Any, ...], tuple[int, ...]]
+
+
+# -- the session's workspace ----------------------------------------------------------------
+
+
+def _argv_workspace(argv: list[str]) -> str | None:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--workspace", "-w")
+    known, _ = parser.parse_known_args(argv)
+    return str(known.workspace) if known.workspace else None
+
+
+def workspace_path() -> Path:
+    """The workspace folder: set in the session, else `-- --workspace DIR` after `streamlit run
+    app/main.py`, else $WAVECURATE_WORKSPACE, else the current folder."""
+    if WS_PATH_KEY not in st.session_state:
+        chosen = _argv_workspace(sys.argv[1:]) or os.environ.get(ENV_WORKSPACE) or "."
+        st.session_state[WS_PATH_KEY] = str(Path(chosen).expanduser().resolve())
+    return Path(st.session_state[WS_PATH_KEY])
+
+
+def workspace() -> Workspace:
+    """This session's open workspace (one connection per session); stops the page with an
+    error when the folder holds no workspace."""
+    path = workspace_path()
+    ws = st.session_state.get(WS_KEY)
+    if isinstance(ws, Workspace) and ws.root == path:
+        return ws
+    try:
+        ws = Workspace(path)
+    except WorkspaceError as e:
+        st.error(str(e), title="No workspace", icon=":material/folder_off:")
+        st.stop()
+    st.session_state[WS_KEY] = ws
+    return ws
+
+
+def reviewer() -> str:
+    """The reviewer's name from the sidebar, stripped ('' until they type one)."""
+    return str(st.session_state.get(REVIEWER_KEY) or "").strip()
+
+
+def tokens(ws: Workspace) -> Tokens:
+    """The change tokens of the workspace: (pipeline data, human decisions)."""
+    return store_reviews.change_tokens(ws)
+
+
+# -- cached reads ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapData:
+    """Every projected kept sample, in a fixed order: ids, coordinates, coreset rank (-1: not in
+    the coreset), and labels to colour by."""
+
+    frame: pd.DataFrame  # id, x, y, rank, func_name, language, task, verdict
+    x: np.ndarray
+    y: np.ndarray
+    ids: list[str]
+
+
+PREWARM_FROM = 20_000  # projected samples: below this the map loads fast enough cold
+
+
+@st.cache_data(max_entries=4, show_spinner=False)  # the Map page shows its own spinner
+def map_base(_ws: Workspace, path: str, data_token: tuple[Any, ...]) -> MapData:
+    """The projection with coreset ranks, names, languages and tasks; cached until a stage runs."""
+    projection = projection_rows(_ws)
+    rank = {sid: r for r, sid, _ in coreset_rows(_ws)}
+    labels = store_reviews.sample_labels(_ws)
+    ids = [p[0] for p in projection]
+    unknown = store_reviews.SampleLabel("", "unknown", None)
+    rows = [labels.get(i, unknown) for i in ids]
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "x": np.fromiter((p[1] for p in projection), dtype=np.float64, count=len(ids)),
+            "y": np.fromiter((p[2] for p in projection), dtype=np.float64, count=len(ids)),
+            "rank": np.fromiter((rank.get(i, -1) for i in ids), dtype=np.int64, count=len(ids)),
+            "func_name": [r.func_name for r in rows],
+            "language": [r.language for r in rows],
+            "task": [r.task or "no instance" for r in rows],
+        }
+    )
+    return MapData(frame, frame["x"].to_numpy(), frame["y"].to_numpy(), ids)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _map_verdicts(_ws: Workspace, path: str, token: Tokens) -> dict[str, str]:
+    return store_reviews.sample_verdicts(_ws)
+
+
+def map_data(ws: Workspace, path: str, token: Tokens) -> MapData:
+    """`map_base` with each sample's final verdict (which changes with every review)."""
+    base = map_base(ws, path, token[0])
+    verdicts = _map_verdicts(ws, path, token)
+    frame = base.frame.assign(verdict=base.frame["id"].map(verdicts).fillna("no verdict"))
+    return MapData(frame, base.x, base.y, base.ids)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _prewarm(path: str, data_token: tuple[Any, ...]) -> threading.Thread:
+    def work() -> None:
+        try:
+            with Workspace(Path(path)) as ws:
+                md = map_base(ws, path, data_token)
+                from app.figures import map_figure
+
+                map_figure(md.frame.assign(verdict="no verdict"), "language")  # plotly's validators
+        except Exception:  # best effort: the Map page loads it anyway
+            pass
+
+    thread = threading.Thread(target=work, name="wavecurate-map-prewarm", daemon=True)
+    thread.start()
+    return thread
+
+
+def prewarm_map(ws: Workspace, token: Tokens) -> None:
+    """Load a large map in the background when the app opens, so the Map page opens warm."""
+    if count_projection(ws) >= PREWARM_FROM:
+        _prewarm(str(ws.root), token[0])
+
+
+@st.cache_data(max_entries=8)
+def facets(_ws: Workspace, path: str, token: Tokens) -> tuple[list[str], list[str]]:
+    """(tasks, criteria) present in the workspace."""
+    return store_reviews.queue_facets(_ws)
+
+
+@st.cache_data(max_entries=8)
+def funnel(_ws: Workspace, path: str, token: Tokens) -> dict[str, Any]:
+    """`pipeline.store.status.funnel` (cached per change token)."""
+    from pipeline.store.status import funnel as read_funnel
+
+    return read_funnel(_ws)
+
+
+@st.cache_data(max_entries=8)
+def reviewer_names(_ws: Workspace, path: str, token: Tokens) -> list[str]:
+    """Everyone who has reviewed, most active first."""
+    return [a.reviewer for a in store_reviews.reviewer_activity(_ws)]
+
+
+def metric(ws: Workspace, name: str) -> Any:
+    """A stored metric (coverage, leakage, ...) or None."""
+    return ws.get_metric(name)
+
+
+# -- shaping for charts (pure; tested in tests/test_app_data.py) ----------------------------
+
+FUNNEL_STAGES = (
+    ("ingested", "Ingested", "flow"),
+    ("dropped", "Dropped by the filters", "loss"),
+    ("kept", "Kept", "flow"),
+    ("embedded", "Embedded", "flow"),
+    ("coreset", "Selected (coreset)", "flow"),
+    ("instances", "Generated", "flow"),
+    ("judged", "Judged", "flow"),
+    ("reviewed", "Reviewed by a human", "flow"),
+    ("flagged", "Flagged: benchmark overlap", "loss"),
+    ("exportable", "Exportable", "flow"),
+)
+
+
+def funnel_frame(f: dict[str, Any]) -> pd.DataFrame:
+    """The funnel as rows (stage, count, kind) in pipeline order; kind is "flow" or "loss"."""
+    rows = []
+    for key, label, kind in FUNNEL_STAGES:
+        value = f.get(key, 0)
+        count = sum(int(v) for v in value.values()) if isinstance(value, dict) else int(value)
+        rows.append((label, count, kind))
+    return pd.DataFrame(rows, columns=["stage", "count", "kind"])
+
+
+def breakdown_frames(f: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """What the funnel's bars hide: dropped by rule, generated by task, and the verdicts of the
+    judge against the final ones (latest human review, else the judge)."""
+    dropped = pd.DataFrame(
+        sorted((f.get("dropped") or {}).items()), columns=["rule", "count"]
+    ).astype({"count": "int64"})
+    tasks = pd.DataFrame(
+        sorted((str(t).removeprefix("code_"), n) for t, n in (f.get("by_task") or {}).items()),
+        columns=["task", "count"],
+    ).astype({"count": "int64"})
+    verdicts = pd.DataFrame(
+        [
+            ("judge", "accept", int(f.get("judge_accepted", 0))),
+            ("judge", "reject", int(f.get("judge_rejected", 0))),
+            ("final", "accept", int(f.get("accepted", 0))),
+            ("final", "reject", int(f.get("rejected", 0))),
+        ],
+        columns=["decided by", "verdict", "count"],
+    )
+    return {"dropped": dropped, "tasks": tasks, "verdicts": verdicts}
+
+
+COVERAGE_METHODS = {"kcenter": "k-center greedy", "random": "random", "kmeanspp": "k-means++"}
+COVERAGE_MEASURES = {
+    "radius": "covering radius",
+    "mean": "mean distance to the nearest centre",
+    "within": "share within cosine δ of a centre",
+}
+
+
+def coverage_frame(cov: Any, measure: str = "radius") -> pd.DataFrame:
+    """One coverage curve per method as long rows (k, method, value), for `measure`: "radius"
+    (the covering radius), "mean" (mean distance to the nearest centre) or "within" (share of
+    samples within cosine delta). Empty when the metric is missing."""
+    rows: list[tuple[int, str, float]] = []
+    if isinstance(cov, dict) and isinstance(cov.get("k"), list):
+        curves = cov if measure == "radius" else cov.get(measure) or {}
+        for key, label in COVERAGE_METHODS.items():
+            values = curves.get(key) if isinstance(curves, dict) else None
+            if isinstance(values, list):
+                rows += [(int(k), label, float(v)) for k, v in zip(cov["k"], values, strict=False)]
+    return pd.DataFrame(rows, columns=["k", "method", "value"])
+
+
+def coverage_summary(cov: Any) -> pd.DataFrame:
+    """At the full k, per method: covering radius, mean and 99th-percentile distance to the
+    nearest centre, share within cosine delta."""
+    final = cov.get("final") if isinstance(cov, dict) else None
+    if not isinstance(final, dict):
+        return pd.DataFrame(columns=["method", "radius", "mean", "p99", "within δ"])
+    rows = [
+        {
+            "method": label,
+            "radius": final[key].get("radius"),
+            "mean": final[key].get("mean"),
+            "p99": final[key].get("p99"),
+            "within δ": final[key].get("within"),
+        }
+        for key, label in COVERAGE_METHODS.items()
+        if isinstance(final.get(key), dict)
+    ]
+    return pd.DataFrame(rows)
+
+
+def export_preview(rows: list[dict[str, Any]], limit: int = 50) -> pd.DataFrame:
+    """The first `limit` export rows as a readable table: alpaca rows as they are, chat turns as
+    one column per role, full rows by their scalar fields (nested provenance left to the JSONL).
+    """
+    out: list[dict[str, Any]] = []
+    for row in rows[:limit]:
+        if isinstance(row.get("messages"), list):
+            out.append({m.get("role", "?"): m.get("content", "") for m in row["messages"]})
+        else:
+            out.append(
+                {k: v for k, v in row.items() if isinstance(v, str | int | float | bool | None)}
+            )
+    return pd.DataFrame(out)
+
+
+def _count_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_count_text(v)}" for k, v in sorted(value.items())) or "none"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """`Workspace.last_runs()` as a table: stage, seconds, status, finished (UTC, to the second),
+    counts (as text: `key value; key sub value, ...`)."""
+    rows = [
+        {
+            "stage": r["stage"],
+            "seconds": round(float(r["seconds"] or 0.0), 2),
+            "status": r["status"],
+            "finished": (r["finished_at"] or "")[:19].replace("T", " "),
+            "counts": "; ".join(
+                f"{k}: {_count_text(v)}" for k, v in sorted((r["counts"] or {}).items())
+            ),
+        }
+        for r in runs
+    ]
+    return pd.DataFrame(rows, columns=["stage", "seconds", "status", "finished", "counts"])

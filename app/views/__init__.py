@@ -1,0 +1,1 @@
+"""The app's pages: UI only; what they compute lives in `pipeline`."""
