@@ -15,7 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.pop("ANTHROPIC_API_KEY", None)
 os.environ.pop("ANTHROPIC_BASE_URL", None)
 
-from pipeline.store import Workspace  # noqa: E402
+from pipeline.store import Workspace
 
 
 @pytest.fixture

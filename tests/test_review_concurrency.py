@@ -2,49 +2,71 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import json
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Any
 
 from synthetic import build_workspace
 
 from pipeline.store import Workspace
-from pipeline.store.reviews import add_review, latest_per_reviewer, undo_review
+from pipeline.store.reviews import latest_per_reviewer
 
 WORKERS = 4
 REVIEWS_EACH = 60
 
-
-def _reviewer(root: str, name: str, ids: list[str], barrier: Any, out: Any) -> None:
-    ws = Workspace(Path(root))
-    made: list[int] = []
-    undone = 0
-    barrier.wait()  # everyone writes at once
-    for n in range(REVIEWS_EACH):
-        iid = ids[n % len(ids)]
-        made.append(add_review(ws, iid, name, "accept" if n % 3 else "reject", reason=f"{n}"))
-        if n % 10 == 9 and undo_review(ws, iid, name) is not None:
-            undone += 1
-    ws.close()
-    out.put((name, made, undone))
+# Each reviewer is a separate interpreter (not multiprocessing: a spawned child re-imports the
+# parent's __main__, which under AppTest is the app script). All wait for a start file, then
+# write at once; each prints the review ids it made and how many undos took effect.
+WORKER = """
+import json, sys, time
+from pathlib import Path
+from pipeline.store import Workspace
+from pipeline.store.reviews import add_review, undo_review
+root, name, ids, go, n_reviews = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4], int(sys.argv[5])
+ws = Workspace(Path(root))
+while not Path(go).exists():
+    time.sleep(0.005)
+made, undone = [], 0
+for n in range(n_reviews):
+    iid = ids[n % len(ids)]
+    made.append(add_review(ws, iid, name, "accept" if n % 3 else "reject", reason=str(n)))
+    if n % 10 == 9 and undo_review(ws, iid, name) is not None:
+        undone += 1
+ws.close()
+print(json.dumps([name, made, undone]))
+"""
 
 
 def test_concurrent_reviewers_lose_nothing(tmp_path: Path) -> None:
     built = build_workspace(tmp_path / "w", samples=200, coreset=40, reviewers=(), hostile=False)
     ids = built.instance_ids[:12]  # few instances: reviewers collide on the same rows
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
-    out = ctx.Queue()
+    go = tmp_path / "go"
     procs = [
-        ctx.Process(target=_reviewer, args=(str(built.root), f"r{i}", ids, barrier, out))
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                str(built.root),
+                f"r{i}",
+                ",".join(ids),
+                str(go),
+                str(REVIEWS_EACH),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for i in range(WORKERS)
     ]
+    time.sleep(0.5)  # let every worker open its connection
+    go.touch()
+    results = []
     for p in procs:
-        p.start()
-    results = [out.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+        stdout, _ = p.communicate(timeout=180)
+        assert p.returncode == 0
+        results.append(json.loads(stdout))
 
     ws = Workspace(built.root)
     try:

@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted: finished work is saved; run the same command to resume", file=sys.stderr)
+        print(
+            "interrupted: finished work is saved; run the same command to resume", file=sys.stderr
+        )
         return 130
 
 
