@@ -9,10 +9,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pipeline.llm.base import Provider, Request
-from pipeline.llm.cache import plan_calls
+from pipeline.llm.base import Provider, ProviderStop, Request
+from pipeline.llm.cache import CallResult, CallStats, plan_calls, run_calls
 from pipeline.llm.cost import call_cost, estimate_tokens
-from pipeline.store import Workspace
+from pipeline.store import Run, Workspace
 
 
 class Bar(Protocol):
@@ -74,6 +74,38 @@ class StageReport:
     counts: dict[str, Any] = field(default_factory=dict)
     stopped: str = ""
     estimate: Estimate | None = None
+
+
+def run_stage_calls(
+    ws: Workspace,
+    run: Run,
+    provider: Provider,
+    requests: Sequence[Request],
+    on_result: Callable[[int, CallResult], None],
+    *,
+    llm: Any,
+    refresh: Collection[int],
+    bar: Bar,
+) -> StageReport:
+    """Make (or take from the cache) every call of a stage, recording call stats on `run`.
+
+    A `ProviderStop` (spend limit, bad credentials) ends the run early and cleanly: finished
+    calls are saved and the returned report says why it stopped.
+    """
+    report = StageReport()
+    stats = CallStats()
+    try:
+        run_calls(
+            ws, provider, requests, on_result, prices=llm.prices, refresh=refresh,
+            spend_limit_usd=llm.spend_limit_usd, progress=bar.update, stats=stats,
+        )  # fmt: skip
+    except ProviderStop as e:
+        report.stopped = str(e)
+        run.counts["stopped"] = report.stopped
+    finally:
+        bar.close()
+        run.counts.update(stats.as_counts())
+    return report
 
 
 def estimate_calls(

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.config import GenerateConfig, LLMConfig
-from pipeline.llm.base import Provider, ProviderStop, Request
-from pipeline.llm.cache import CallResult, CallStats, run_calls
+from pipeline.llm.base import Provider, Request
+from pipeline.llm.cache import CallResult
 from pipeline.llm.cost import estimate_tokens
 from pipeline.llm.parse import parse_generation
 from pipeline.llm.render import generation_request
@@ -29,6 +29,7 @@ from pipeline.llm.stage import (
     config_hash,
     estimate_calls,
     no_progress,
+    run_stage_calls,
 )
 from pipeline.prompts import Example, PromptSet, load_prompts
 from pipeline.records import InstanceStatus, Task
@@ -222,7 +223,6 @@ def generate_instances(
         )  # fmt: skip
         return StageReport(counts=plan_counts, estimate=estimate)
 
-    report = StageReport()
     statuses = {s.value: 0 for s in InstanceStatus}
 
     def on_result(index: int, result: CallResult) -> None:
@@ -231,19 +231,10 @@ def generate_instances(
         statuses[row.status] += 1
 
     bar = progress(total=len(items), desc="generate", unit="sample")
-    stats = CallStats()
     with ws.run("generate", config_hash(cfg, llm)) as run:
-        try:
-            run_calls(
-                ws, provider, requests, on_result, prices=llm.prices, refresh=refresh,
-                spend_limit_usd=llm.spend_limit_usd, progress=bar.update, stats=stats,
-            )  # fmt: skip
-        except ProviderStop as e:
-            report.stopped = str(e)
-            run.counts["stopped"] = report.stopped
-        finally:
-            bar.close()
-            run.counts.update(stats.as_counts())
+        report = run_stage_calls(
+            ws, run, provider, requests, on_result, llm=llm, refresh=refresh, bar=bar
+        )
         run.counts.update(plan_counts)
         run.counts.update(statuses)
         report.counts = dict(run.counts)

@@ -11,8 +11,8 @@ recorded as a failed judgment with the raw text; `--retry-failed` retries those.
 from __future__ import annotations
 
 from pipeline.config import JudgeConfig, LLMConfig
-from pipeline.llm.base import Provider, ProviderStop
-from pipeline.llm.cache import CallResult, CallStats, run_calls
+from pipeline.llm.base import Provider
+from pipeline.llm.cache import CallResult
 from pipeline.llm.parse import parse_judgment
 from pipeline.llm.render import Draft, judge_request
 from pipeline.llm.stage import (
@@ -21,6 +21,7 @@ from pipeline.llm.stage import (
     config_hash,
     estimate_calls,
     no_progress,
+    run_stage_calls,
 )
 from pipeline.prompts import PromptSet, load_prompts
 from pipeline.records import Task, Verdict
@@ -109,7 +110,6 @@ def judge_instances(
         )  # fmt: skip
         return StageReport(counts=plan_counts, estimate=estimate)
 
-    report = StageReport()
     verdicts = {"accept": 0, "reject": 0, "failed": 0}
     rendered = [r.rendered() for r in requests]
 
@@ -118,19 +118,10 @@ def judge_instances(
         verdicts[outcome] += 1
 
     bar = progress(total=len(items), desc="judge", unit="instance")
-    stats = CallStats()
     with ws.run("judge", config_hash(cfg, llm)) as run:
-        try:
-            run_calls(
-                ws, provider, requests, on_result, prices=llm.prices, refresh=refresh,
-                spend_limit_usd=llm.spend_limit_usd, progress=bar.update, stats=stats,
-            )  # fmt: skip
-        except ProviderStop as e:
-            report.stopped = str(e)
-            run.counts["stopped"] = report.stopped
-        finally:
-            bar.close()
-            run.counts.update(stats.as_counts())
+        report = run_stage_calls(
+            ws, run, provider, requests, on_result, llm=llm, refresh=refresh, bar=bar
+        )
         costs = cost_summary(ws)
         run.counts.update(plan_counts)
         run.counts.update(
