@@ -30,3 +30,14 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert len(commands) == 2, commands
     test_command = commands[1]
     assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_config_example_is_valid() -> None:
+    import tomllib
+
+    from pipeline.config import Config
+
+    section = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = Config.from_dict(tomllib.loads(example), origin="README")
+    assert config.select.k == 1000 and config.filter.max_chars == 800
