@@ -72,12 +72,15 @@ def in_polygon(x: ArrayLike, y: ArrayLike, poly_x: ArrayLike, poly_y: ArrayLike)
     bx, by = xs[idx], ys[idx]
     inside = np.zeros(idx.shape, dtype=np.bool_)
     xj, yj = px[-1], py[-1]
-    for xi, yi in zip(px, py, strict=True):
-        if yi != yj:  # a horizontal edge never crosses a horizontal ray
-            crosses = (yi > by) != (yj > by)
-            x_cross = xi + (by - yi) * (xj - xi) / (yj - yi)
-            inside ^= crosses & (bx < x_cross)
-        xj, yj = xi, yi
+    # Rows whose ray misses an edge may overflow in x_cross on extreme coordinates; `crosses`
+    # masks those rows out, so the overflow is harmless and not worth a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for xi, yi in zip(px, py, strict=True):
+            if yi != yj:  # a horizontal edge never crosses a horizontal ray
+                crosses = (yi > by) != (yj > by)
+                x_cross = xi + (by - yi) * (xj - xi) / (yj - yi)
+                inside ^= crosses & (bx < x_cross)
+            xj, yj = xi, yi
     mask[idx] = inside
     return mask
 
