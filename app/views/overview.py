@@ -88,7 +88,7 @@ with st.container(border=True):
         )
         st.altair_chart(verdict_chart, alt="Judge and final verdicts, accept against reject")
 
-left, right = st.columns([1, 2], gap="medium")
+left, right = st.columns([1, 3], gap="medium")
 with left, st.container(border=True, height="stretch"):
     st.subheader("Cost and tokens", anchor=False)
     tokens = f.get("tokens") or {}
@@ -107,7 +107,7 @@ with right, st.container(border=True, height="stretch"):
             runs.drop(columns=["finished"]),
             hide_index=True,
             column_config={
-                "stage": st.column_config.TextColumn("stage", width="small"),
+                "stage": st.column_config.TextColumn("stage", width=110),
                 "seconds": st.column_config.NumberColumn("seconds", format="%.1f", width="small"),
                 "status": st.column_config.TextColumn("status", width="small"),
                 "counts": st.column_config.TextColumn("counts", width="large"),
