@@ -174,19 +174,31 @@ def _calls(c: dict[str, Any]) -> str:
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipeline.stages.generate import generate_instances
 
+    return _run_stage(args, "generate", "generator", generate_instances)
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    from pipeline.stages.judge import judge_instances
+
+    return _run_stage(args, "judge", "judge", judge_instances)
+
+
+def _run_stage(args: argparse.Namespace, stage: str, role: str, run: Any) -> int:
+    """Build the provider for `role` from the config and flags, run `stage`, print its report."""
     ws = open_workspace(args)
     cfg = ws.config
-    name = args.provider or cfg.generate.provider
+    section = getattr(cfg, stage)  # GenerateConfig or JudgeConfig
+    name = args.provider or section.provider
     if name not in PROVIDERS:
-        return fail(f"[generate] provider must be one of {', '.join(PROVIDERS)}, got {name!r}")
-    cfg.generate.batch = args.batch or cfg.generate.batch
+        return fail(f"[{stage}] provider must be one of {', '.join(PROVIDERS)}, got {name!r}")
+    section.batch = args.batch or section.batch
     provider, model = build_provider(
-        "generator", name, cfg, batch=cfg.generate.batch, concurrency=args.concurrency,
+        role, name, cfg, batch=section.batch, concurrency=args.concurrency,
         need_key=not args.dry_run,
     )  # fmt: skip
     try:
-        report = generate_instances(
-            ws, provider, cfg=cfg.generate, llm=cfg.llm, model=model,
+        report = run(
+            ws, provider, cfg=section, llm=cfg.llm, model=model,
             retry_failed=args.retry_failed, limit=args.limit, dry_run=args.dry_run,
             progress=progress,
         )  # fmt: skip
@@ -194,28 +206,4 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return fail(str(e))
     finally:
         ws.close()
-    return _report("generate", report, args.json)
-
-
-def cmd_judge(args: argparse.Namespace) -> int:
-    from pipeline.stages.judge import judge_instances
-
-    ws = open_workspace(args)
-    cfg = ws.config
-    name = args.provider or cfg.judge.provider
-    if name not in PROVIDERS:
-        return fail(f"[judge] provider must be one of {', '.join(PROVIDERS)}, got {name!r}")
-    cfg.judge.batch = args.batch or cfg.judge.batch
-    provider, model = build_provider(
-        "judge", name, cfg, batch=cfg.judge.batch, concurrency=args.concurrency,
-        need_key=not args.dry_run,
-    )  # fmt: skip
-    try:
-        report = judge_instances(
-            ws, provider, cfg=cfg.judge, llm=cfg.llm, model=model,
-            retry_failed=args.retry_failed, limit=args.limit, dry_run=args.dry_run,
-            progress=progress,
-        )  # fmt: skip
-    finally:
-        ws.close()
-    return _report("judge", report, args.json)
+    return _report(stage, report, args.json)
