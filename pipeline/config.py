@@ -305,8 +305,16 @@ class Config:
 
     def section_hash(self, *names: str) -> str:
         """A short hash of the named sections: what a stage's output depends on."""
-        payload = {n: dataclasses.asdict(getattr(self, n)) for n in names}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+        return config_hash({n: dataclasses.asdict(getattr(self, n)) for n in names})
+
+
+def config_hash(*parts: Any) -> str:
+    """A short, stable hash of settings: dataclass sections and JSON-able values, in order.
+
+    Stages record it with their runs and compare it to decide whether they must redo work.
+    """
+    payload = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts]  # type: ignore[arg-type]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _build_section(cls: type, values: dict[str, Any], where: str) -> Any:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -35,12 +32,6 @@ class _NoBar:
 
 # the shortest prefix the Messages API caches (Sonnet and Opus; Haiku needs 2048)
 MIN_CACHED_TOKENS = 1024
-
-
-def config_hash(*sections: Any) -> str:
-    """A short hash of config sections (dataclasses): recorded on a stage's `runs` row."""
-    payload = [dataclasses.asdict(s) for s in sections]
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def no_progress(**kwargs: Any) -> Bar:

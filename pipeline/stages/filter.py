@@ -8,16 +8,13 @@ change, so editing a rule in `wavecurate.toml` and running `filter` again re-fil
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from datasketch import MinHash, MinHashLSH
 
-from pipeline.config import FilterConfig
+from pipeline.config import FilterConfig, config_hash
 from pipeline.store import Workspace
 from pipeline.store.samples import StoredSample, iter_samples, set_dropped
 
@@ -132,7 +129,7 @@ def filter_samples(ws: Workspace, cfg: FilterConfig, *, force: bool = False) -> 
     last run, unless `force`.
     """
     samples = list(iter_samples(ws))
-    state = _state_hash(cfg, f"{len(samples)}:{samples[-1].seq if samples else -1}")
+    state = config_hash(cfg, len(samples), samples[-1].seq if samples else -1)
     if not force and ws.stage_hash("filter") == state:
         return FilterResult({s.id: s.dropped_by for s in samples}, skipped=True)
     with ws.run("filter", state) as run:
@@ -146,8 +143,3 @@ def filter_samples(ws: Workspace, cfg: FilterConfig, *, force: bool = False) -> 
         )  # fmt: skip
     ws.set_stage_hash("filter", state)
     return result
-
-
-def _state_hash(cfg: FilterConfig, extra: str) -> str:
-    payload = json.dumps(dataclasses.asdict(cfg), sort_keys=True) + extra
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -17,7 +17,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.config import GenerateConfig, LLMConfig
+from pipeline.config import GenerateConfig, LLMConfig, config_hash
 from pipeline.llm.base import Provider, Request
 from pipeline.llm.cache import CallResult
 from pipeline.llm.cost import estimate_tokens
@@ -26,7 +26,6 @@ from pipeline.llm.render import generation_request
 from pipeline.llm.stage import (
     ProgressFactory,
     StageReport,
-    config_hash,
     estimate_calls,
     no_progress,
     run_stage_calls,

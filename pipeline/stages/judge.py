@@ -10,7 +10,7 @@ recorded as a failed judgment with the raw text; `--retry-failed` retries those.
 
 from __future__ import annotations
 
-from pipeline.config import JudgeConfig, LLMConfig
+from pipeline.config import JudgeConfig, LLMConfig, config_hash
 from pipeline.llm.base import Provider
 from pipeline.llm.cache import CallResult
 from pipeline.llm.parse import parse_judgment
@@ -18,7 +18,6 @@ from pipeline.llm.render import Draft, judge_request
 from pipeline.llm.stage import (
     ProgressFactory,
     StageReport,
-    config_hash,
     estimate_calls,
     no_progress,
     run_stage_calls,

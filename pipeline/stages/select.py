@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import math
 import sys
 import time
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.config import config_hash
 from pipeline.store import Workspace
 
 __all__ = ["KCenterResult", "SelectResult", "kcenter_greedy", "resolve_k", "select_coreset"]
@@ -325,7 +325,7 @@ def select_coreset(
         "samples": hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16],
         "exact": exact,
     }
-    state = _hash({**inputs, "k": size, "seed": seed, "extend": extend})
+    state = config_hash({**inputs, "k": size, "seed": seed, "extend": extend})
 
     first: int | list[int]
     if extend and existing:
@@ -418,7 +418,3 @@ def _update_coverage(
     value = measure_coverage(x, picks, seed=seed, delta=cfg.delta, baselines=cfg.baselines)
     value["params"] = params
     ws.set_metric("coverage", value)
-
-
-def _hash(value: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]

@@ -108,11 +108,6 @@ def set_batch_status(ws: Workspace, batch_id: str, status: str) -> None:
         db.execute("UPDATE batches SET status = ? WHERE id = ?", (status, batch_id))
 
 
-def pending_keys(ws: Workspace, keys: Iterable[str]) -> set[str]:
-    """Of `keys`, those waiting in a batch that is not collected yet."""
-    return {k for k, row in get_calls(ws, keys).items() if row.status == "pending"}
-
-
 def cost_summary(ws: Workspace) -> dict[str, Any]:
     """Tokens and cost per role, and per accepted instance (its generation and judge calls).
 
