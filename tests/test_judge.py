@@ -106,6 +106,9 @@ def test_verdict_is_computed_in_code_not_taken_from_the_model(
     body = fake.requests[0]
     assert body["output_config"]["format"]["schema"]["required"] == CRITERIA
     assert report.counts["cost_usd"] > 0 and report.counts["cost_per_accepted_usd"] > 0
+    status = funnel(ws)  # status --json carries the same figures
+    assert status["cost_per_accepted_usd"] == report.counts["cost_per_accepted_usd"]
+    assert status["cost_by_role"]["judge"]["calls"] == 2
 
 
 def test_unusable_judgments_are_failures_that_retry_failed_redoes(

@@ -153,7 +153,7 @@ def format_funnel(f: dict[str, Any], runs: list[dict[str, Any]]) -> str:
         ("flagged (benchmark overlap)", f"{f['flagged']:,}"),
         ("exportable", f"{f['exportable']:,}"),
         ("LLM calls / tokens in / out", f"{f['llm_calls']:,} / {f['tokens']['input']:,} / {f['tokens']['output']:,}"),
-        ("cost", f"${f['cost_usd']:.4f}"),
+        ("cost", f"${f['cost_usd']:.4f}  (${f['cost_per_accepted_usd']:.4f} per accepted instance)"),
     ]  # fmt: skip
     width = max(len(k) for k, _ in rows)
     lines = [f"{k:<{width}}  {v}" for k, v in rows]

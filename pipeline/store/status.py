@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.store import Workspace
+from pipeline.store.llm import cost_summary
 from pipeline.store.samples import count_samples
 
 
@@ -23,7 +24,9 @@ def funnel(ws: Workspace) -> dict[str, Any]:
     projected, instances (generated, status ok), by_task {task: n}, failed, rule_failed, skipped,
     judged, judge_failed, judge_accepted, judge_rejected, accepted, rejected (final verdicts:
     latest human review, else the judge), reviewed, flagged, exportable, llm_calls, tokens
-    {input, output}, cost_usd, schema_version.
+    {input, output}, cost_usd, cost_by_role {generator|judge: {calls, input_tokens,
+    output_tokens, cost_usd}}, cost_per_accepted_usd (generation and judge calls of accepted
+    instances, per accepted instance), schema_version.
     """
     out: dict[str, Any] = count_samples(ws)
     embedded = ws.get_metric("embedded")
@@ -66,5 +69,8 @@ def funnel(ws: Workspace) -> dict[str, Any]:
     out["llm_calls"] = int(calls[0])
     out["tokens"] = {"input": int(calls[1]), "output": int(calls[2])}
     out["cost_usd"] = round(float(calls[3]), 6)
+    costs = cost_summary(ws)
+    out["cost_by_role"] = costs["by_role"]
+    out["cost_per_accepted_usd"] = costs["cost_per_accepted_usd"]
     out["schema_version"] = ws.schema_version
     return out
