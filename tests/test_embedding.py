@@ -181,3 +181,39 @@ def test_embed_cache(ws: Workspace, embedding_model: Any) -> None:
 def test_load_kept_embeddings_of_an_empty_workspace(ws: Workspace) -> None:
     ids, x = load_kept_embeddings(ws)
     assert ids == [] and x.shape[0] == 0
+
+
+class _InterruptedModel:
+    """The real model, but Ctrl-C arrives during its `after + 1`-th encode call."""
+
+    def __init__(self, model: Any, after: int) -> None:
+        self._model, self._left = model, after
+
+    def encode(self, *args: Any, **kwargs: Any) -> Any:
+        if self._left == 0:
+            raise KeyboardInterrupt
+        self._left -= 1
+        return self._model.encode(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+def test_interrupted_embed_keeps_finished_chunks_and_resumes(
+    ws: Workspace, embedding_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.stages.embed as embed_stage
+
+    monkeypatch.setattr(embed_stage, "CHUNK_ROWS", 10)
+    insert_samples(ws, stdlib_samples(30))
+    cfg = EmbedConfig(batch_size=10)  # one encode call per 10-row chunk
+    with pytest.raises(KeyboardInterrupt):
+        embed_samples(ws, _InterruptedModel(embedding_model, after=2), cfg=cfg)
+    run = ws.last_runs()[-1]
+    assert (run["stage"], run["status"], run["counts"]["embedded"]) == ("embed", "interrupted", 20)
+    resumed = embed_samples(ws, embedding_model, cfg=cfg)
+    assert (resumed.embedded, resumed.cached, resumed.kept) == (10, 20, 30)
+    ids, x = load_kept_embeddings(ws, cfg)
+    stored = list(iter_samples(ws, kept_only=True))
+    assert ids == [s.id for s in stored]
+    np.testing.assert_allclose(x, encode(embedding_model, [s.code for s in stored]), atol=1e-5)
