@@ -170,15 +170,7 @@ def run_calls(
                 _store_orphan(ws, key, answer, prices)
                 continue
             batch = answer.batch_id is not None
-            cost = call_cost(
-                request.model,
-                prices,
-                input_tokens=answer.input_tokens,
-                output_tokens=answer.output_tokens,
-                cache_read_tokens=answer.cache_read_tokens,
-                cache_write_tokens=answer.cache_write_tokens,
-                batch=batch,
-            )
+            cost = _answer_cost(request.model, prices, answer, batch=batch)
             status = "ok" if answer.ok else "error"
             with ws.write() as db:
                 record_call(db, _row(provider, key, request, answer, cost, status, answer.batch_id))
@@ -235,15 +227,7 @@ def _store_orphan(
     row = get_calls(ws, [key]).get(key)
     if row is None or row.status != "pending":
         return
-    cost = call_cost(
-        row.model,
-        prices,
-        input_tokens=answer.input_tokens,
-        output_tokens=answer.output_tokens,
-        cache_read_tokens=answer.cache_read_tokens,
-        cache_write_tokens=answer.cache_write_tokens,
-        batch=True,
-    )
+    cost = _answer_cost(row.model, prices, answer, batch=True)
     updated = CallRow(
         **{
             **asdict(row),
@@ -260,3 +244,18 @@ def _store_orphan(
     )
     with ws.write() as db:
         record_call(db, updated)
+
+
+def _answer_cost(
+    model: str, prices: Mapping[str, Mapping[str, float]], answer: Answer, *, batch: bool
+) -> float:
+    """USD for one answered call, from the usage the provider reported."""
+    return call_cost(
+        model,
+        prices,
+        input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens,
+        cache_read_tokens=answer.cache_read_tokens,
+        cache_write_tokens=answer.cache_write_tokens,
+        batch=batch,
+    )
