@@ -4,7 +4,7 @@ One `Workspace` (one SQLite connection) per browser session, kept in `st.session
 are written through it with `BEGIN IMMEDIATE`, and live progress is read through it uncached.
 What is expensive and changes only when a stage runs (the projection, coverage, labels) is cached
 across sessions with `st.cache_data`, keyed by the workspace path and a change token
-(`pipeline.store.reviews.change_tokens`), so a stage run or a new review shows up on the next
+(`pipeline.store.tokens.change_tokens`), so a stage run or a new review shows up on the next
 rerun without anyone clearing a cache.
 """
 
@@ -22,8 +22,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from pipeline.records import SampleLabel, Verdict
 from pipeline.store import Workspace, WorkspaceError
+from pipeline.store import maps as store_maps
+from pipeline.store import queue as store_queue
 from pipeline.store import reviews as store_reviews
+from pipeline.store import tokens as store_tokens
 from pipeline.store.vectors import coreset_rows, count_projection, projection_rows
 
 WS_PATH_KEY = "workspace_path"
@@ -77,7 +81,7 @@ def reviewer() -> str:
 
 def tokens(ws: Workspace) -> Tokens:
     """The change tokens of the workspace: (pipeline data, human decisions)."""
-    return store_reviews.change_tokens(ws)
+    return store_tokens.change_tokens(ws)
 
 
 # -- cached reads ---------------------------------------------------------------------------
@@ -102,9 +106,9 @@ def map_base(_ws: Workspace, path: str, data_token: tuple[Any, ...]) -> MapData:
     """The projection with coreset ranks, names, languages and tasks; cached until a stage runs."""
     projection = projection_rows(_ws)
     rank = {sid: r for r, sid, _ in coreset_rows(_ws)}
-    labels = store_reviews.sample_labels(_ws)
+    labels = store_maps.sample_labels(_ws)
     ids = [p[0] for p in projection]
-    unknown = store_reviews.SampleLabel("", "unknown", None)
+    unknown = SampleLabel("", "unknown", None)
     rows = [labels.get(i, unknown) for i in ids]
     frame = pd.DataFrame(
         {
@@ -122,7 +126,7 @@ def map_base(_ws: Workspace, path: str, data_token: tuple[Any, ...]) -> MapData:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _map_verdicts(_ws: Workspace, path: str, token: Tokens) -> dict[str, str]:
-    return store_reviews.sample_verdicts(_ws)
+    return store_maps.sample_verdicts(_ws)
 
 
 def map_data(ws: Workspace, path: str, token: Tokens) -> MapData:
@@ -159,7 +163,7 @@ def prewarm_map(ws: Workspace, token: Tokens) -> None:
 @st.cache_data(max_entries=8)
 def facets(_ws: Workspace, path: str, token: Tokens) -> tuple[list[str], list[str]]:
     """(tasks, criteria) present in the workspace."""
-    return store_reviews.queue_facets(_ws)
+    return store_queue.queue_facets(_ws)
 
 
 @st.cache_data(max_entries=8)
@@ -219,10 +223,10 @@ def breakdown_frames(f: dict[str, Any]) -> dict[str, pd.DataFrame]:
     ).astype({"count": "int64"})
     verdicts = pd.DataFrame(
         [
-            ("judge", "accept", int(f.get("judge_accepted", 0))),
-            ("judge", "reject", int(f.get("judge_rejected", 0))),
-            ("final", "accept", int(f.get("accepted", 0))),
-            ("final", "reject", int(f.get("rejected", 0))),
+            ("judge", Verdict.ACCEPT.value, int(f.get("judge_accepted", 0))),
+            ("judge", Verdict.REJECT.value, int(f.get("judge_rejected", 0))),
+            ("final", Verdict.ACCEPT.value, int(f.get("accepted", 0))),
+            ("final", Verdict.REJECT.value, int(f.get("rejected", 0))),
         ],
         columns=["decided by", "verdict", "count"],
     )

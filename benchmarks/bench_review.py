@@ -30,6 +30,7 @@ from synthetic import build_workspace  # noqa: E402
 
 from pipeline import review as rq  # noqa: E402
 from pipeline.store import Workspace  # noqa: E402
+from pipeline.store import queue as store_queue  # noqa: E402
 from pipeline.store import reviews as store  # noqa: E402
 from pipeline.store.flags import flags_for  # noqa: E402
 
@@ -79,17 +80,17 @@ def bench_apptest(root: Path, repeat: int) -> dict[str, float]:
 def bench_calls(root: Path, repeat: int) -> dict[str, dict[str, float]]:
     """The pipeline calls one accept makes, and the baseline's extra queue rebuild."""
     ws = Workspace(root)
-    ids = [r.instance_id for r in store.queue_rows(ws)]
+    ids = [r.instance_id for r in store_queue.queue_rows(ws)]
     it = iter(ids[-repeat * 4 :])
     out = {
         "add_review": _ms(_time(lambda: store.add_review(ws, next(it), "calls", "accept"), repeat)),
-        "instance_detail": _ms(_time(lambda: store.instance_detail(ws, ids[0]), repeat)),
-        "reviewed_instance_ids": _ms(_time(lambda: store.reviewed_instance_ids(ws), repeat)),
+        "instance_detail": _ms(_time(lambda: store_queue.instance_detail(ws, ids[0]), repeat)),
+        "reviewed_instance_ids": _ms(_time(lambda: store_queue.reviewed_instance_ids(ws), repeat)),
         "flags_for": _ms(_time(lambda: flags_for(ws, ids[0]), repeat)),
         "baseline: queue_rows + build_queue": _ms(
             _time(
                 lambda: rq.build_queue(
-                    store.queue_rows(ws),
+                    store_queue.queue_rows(ws),
                     rq.QueueFilter(human=rq.HumanStatus.UNREVIEWED),
                     rq.SortOrder.INGESTION,
                 ),

@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from app import data
+from pipeline.records import VERDICTS, ExportFormat, Verdict
 from pipeline.stages.export import FORMATS, ExportFilters, build_export
 
 ANY = "any"
@@ -41,9 +42,9 @@ with st.form("export_form", border=True):
     )
     verdicts = row2[1].pills(
         "Final verdicts",
-        ["accept", "reject"],
+        list(VERDICTS),
         selection_mode="multi",
-        default=["accept"],
+        default=[Verdict.ACCEPT.value],
         key="ex_verdicts",
         help="Take rejected instances too, for example as negative examples.",
     )
@@ -55,7 +56,7 @@ with st.form("export_form", border=True):
     fmt = st.segmented_control(
         "Format",
         list(FORMATS),
-        default="alpaca",
+        default=ExportFormat.ALPACA.value,
         required=True,
         key="ex_format",
         help="alpaca: instruction/input/output (what WaveCoder trained on); messages: chat "
@@ -69,13 +70,13 @@ filters = ExportFilters(
     verdict_source=None if source == ANY else str(source),
     reviewers=list(sel_reviewers) or None,
     include_flagged=bool(include_flagged),
-    verdicts=tuple(verdicts or ("accept",)),
+    verdicts=tuple(verdicts or (Verdict.ACCEPT.value,)),
 )
 fingerprint = repr((filters.as_dict(), fmt, token))
 result: Any = st.session_state.get(RESULT_KEY)
 if submitted or result is None or result[0] != fingerprint:
     with st.spinner("Building the export…"):
-        export = build_export(ws, str(fmt), filters)
+        export = build_export(ws, ExportFormat(str(fmt)), filters)
     st.session_state[RESULT_KEY] = (fingerprint, export)
 else:
     export = result[1]

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Any, Literal
+from typing import Any
 
 import streamlit as st
 
 from app import data, figures
 from app.text import plain, short
 from pipeline.mapsel import picked_ids, select_points, selection_is_empty
-from pipeline.store import reviews as store_reviews
+from pipeline.records import VERDICT_BADGE
+from pipeline.store import maps as store_maps
 from pipeline.store.samples import get_samples
 
-VERDICT_BADGE: dict[str, Literal["green", "red", "gray"]] = {"accept": "green", "reject": "red"}
 SEL_KEY = "map_selection"  # {"box": [...], "lasso": [...], "points": [{"customdata": id}]}
 OPEN_KEY = "map_open"  # the sample id shown in detail
 GEN_KEY = "map_chart_gen"  # bumped to remount the chart (clears the browser's selection)
@@ -123,7 +123,7 @@ with side_col:
             disabled=with_instances == 0,
             key="map_review",
         ):
-            ids = store_reviews.instance_ids_of_samples(ws, selected["id"].tolist())
+            ids = store_maps.instance_ids_of_samples(ws, selected["id"].tolist())
             st.session_state["review_ids"] = ids
             st.session_state["review_ids_label"] = f"map selection of {len(selected):,} samples"
             st.switch_page("views/review.py")
@@ -161,7 +161,7 @@ with side_col:
             st.caption(plain(f"{sample.repo} {sample.path}:{sample.line}".strip()))
             st.code(sample.code, language=sample.language.lower(), wrap_lines=True)
             st.text(sample.docstring)
-            instances = store_reviews.instances_of_samples(ws, [sample.id])
+            instances = store_maps.instances_of_samples(ws, [sample.id])
             if not instances:
                 st.caption("No instance generated from this sample.")
             for inst in instances:

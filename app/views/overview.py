@@ -6,7 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import data
+from app import data, figures
+from pipeline.records import VERDICTS
 
 ws = data.workspace()
 token = data.tokens(ws)
@@ -78,7 +79,10 @@ with st.container(border=True):
                 x=alt.X("sum(count):Q", title=None),
                 color=alt.Color(
                     "verdict:N",
-                    scale=alt.Scale(domain=["accept", "reject"], range=["#3d9970", "#c44569"]),
+                    scale=alt.Scale(
+                        domain=list(VERDICTS),
+                        range=[figures.VERDICT_COLOURS[v] for v in VERDICTS],
+                    ),
                     legend=alt.Legend(orient="bottom", title=None),
                 ),
                 order=alt.Order("verdict:N"),

@@ -7,7 +7,7 @@ Flips and edits in force are carried into the next decision, so the latest row i
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +15,8 @@ import streamlit as st
 from app import data
 from app.text import plain
 from pipeline import review as rq
+from pipeline.records import EDITABLE_FIELDS, VERDICT_BADGE, VERDICTS, Task, Verdict
+from pipeline.store import queue as store_queue
 from pipeline.store import reviews as store
 from pipeline.store.flags import clear_flag, clearances_for, flags_for
 
@@ -24,7 +26,6 @@ URL_KEY = "review_url_id"  # the id this session last wrote to the URL
 FLASH_KEY = "review_flash"
 IDS_KEY, IDS_LABEL_KEY = "review_ids", "review_ids_label"  # a selection sent from the map
 FLAG_ANY, FLAG_ONLY, FLAG_NONE = "all", "flagged", "not flagged"
-VERDICT_BADGE: dict[str, Literal["green", "red", "gray"]] = {"accept": "green", "reject": "red"}
 
 ws = data.workspace()
 token = data.tokens(ws)
@@ -42,7 +43,7 @@ with st.sidebar:
     f_tasks = st.multiselect("Task", tasks, key="rv_tasks", persist_state="session")
     f_judge = st.pills(
         "Judge verdict",
-        ["accept", "reject", rq.NOT_JUDGED],
+        [*VERDICTS, rq.NOT_JUDGED],
         selection_mode="multi",
         key="rv_judge",
         persist_state="session",
@@ -85,7 +86,7 @@ order = rq.SortOrder(f_sort or rq.SortOrder.INGESTION)
 fingerprint = repr((qfilter, order, me if order is rq.SortOrder.SHUFFLED else ""))
 queue_state: dict[str, Any] | None = st.session_state.get(QUEUE_KEY)
 if refresh or queue_state is None or queue_state["key"] != fingerprint:
-    ids = rq.build_queue(store.queue_rows(ws), qfilter, order, seed=me)
+    ids = rq.build_queue(store_queue.queue_rows(ws), qfilter, order, seed=me)
     keep = queue_state["ids"][queue_state["cursor"]] if queue_state and queue_state["ids"] else None
     cursor = ids.index(keep) if keep in ids else 0
     queue_state = {"key": fingerprint, "ids": ids, "cursor": cursor}
@@ -112,7 +113,7 @@ def _move(step: int) -> None:
             return  # leaving a linked instance: back to where the queue was
     skip: set[str] = set()
     if rq.HumanStatus(st.session_state.get("rv_human", "any")) is rq.HumanStatus.UNREVIEWED:
-        skip = store.reviewed_instance_ids(data.workspace())  # finished by others meanwhile
+        skip = store_queue.reviewed_instance_ids(data.workspace())  # finished by others meanwhile
     state["cursor"] = rq.move(state["ids"], state["cursor"], step, skip=skip)
 
 
@@ -122,15 +123,15 @@ def _decide(iid: str, verdict: str) -> None:
         st.session_state[FLASH_KEY] = ("Type your name in the sidebar first.", ":material/person:")
         return
     w = data.workspace()
-    detail = store.instance_detail(w, iid)
+    detail = store_queue.instance_detail(w, iid)
     if detail is None:
         return
     latest = detail.latest
     view = {
-        c.name: bool(st.session_state.get(_k("flip", iid, c.name), c.passed))
+        c.criterion: bool(st.session_state.get(_k("flip", iid, c.criterion), c.passed))
         for c in detail.criteria
     }
-    original = {name: detail.field(name) for name in store.EDITABLE_FIELDS}
+    original = {name: detail.field(name) for name in EDITABLE_FIELDS}
     carried = latest.edits if latest else {}
     edited = {
         name: str(st.session_state.get(_k("edit", iid, name), carried.get(name, text)))
@@ -145,7 +146,7 @@ def _decide(iid: str, verdict: str) -> None:
         edits=rq.changed_edits(original, edited),
         reason=str(st.session_state.get(_k("reason", iid), "")).strip(),
     )
-    icon = ":material/check:" if verdict == "accept" else ":material/close:"
+    icon = ":material/check:" if verdict == Verdict.ACCEPT else ":material/close:"
     st.session_state[FLASH_KEY] = (f"{verdict.capitalize()}ed {iid}", icon)
     _move(+1)
 
@@ -179,16 +180,20 @@ if not me:
         icon=":material/person:",
     )
 
-reviewed = store.reviewed_instance_ids(ws)
+reviewed = store_queue.reviewed_instance_ids(ws)
 done, total = rq.progress(queue, reviewed)
 position = f"instance {queue_state['cursor'] + 1:,} of {total:,}" if queue else "empty queue"
 st.progress(done / total if total else 0.0, text=f"{done:,} of {total:,} reviewed · {position}")
 
-detail = store.instance_detail(ws, current) if current else None
+detail = store_queue.instance_detail(ws, current) if current else None
 if detail is None:
     st.info("No instance matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 iid = detail.id
+sample = detail.sample
+if sample is None:  # cannot happen: an instance references its sample
+    st.error(f"instance {iid} has no source sample")
+    st.stop()
 st.query_params["instance"] = iid
 st.session_state[URL_KEY] = iid
 latest = detail.latest
@@ -209,11 +214,11 @@ with st.container(horizontal=True, vertical_alignment="center", key="rv_toolbar"
         disabled=mine is None, key="rv_undo", help="Cancel your latest review of this instance",
     )  # fmt: skip
     st.button(
-        "Reject", icon=":material/close:", shortcut="X", on_click=_decide, args=(iid, "reject"),
+        "Reject", icon=":material/close:", shortcut="X", on_click=_decide, args=(iid, Verdict.REJECT),
         disabled=not me, key="rv_reject",
     )  # fmt: skip
     st.button(
-        "Accept", icon=":material/check:", shortcut="A", on_click=_decide, args=(iid, "accept"),
+        "Accept", icon=":material/check:", shortcut="A", on_click=_decide, args=(iid, Verdict.ACCEPT),
         type="primary", disabled=not me, key="rv_accept",
     )  # fmt: skip
 
@@ -230,7 +235,7 @@ cleared = clearances_for(ws, iid) if flags else []
 with st.container(horizontal=True, vertical_alignment="center"):
     st.badge(detail.task, color="blue")
     st.badge(detail.language, color="gray")
-    jv = detail.judge_verdict
+    jv = detail.judgment.verdict if detail.judgment else None
     st.badge(
         f"judge: {jv or 'not judged'}",
         color=VERDICT_BADGE.get(jv or "", "gray"),
@@ -238,7 +243,7 @@ with st.container(horizontal=True, vertical_alignment="center"):
     if latest is not None:
         st.badge(
             f"human: {latest.verdict} ({latest.reviewer})",
-            color="green" if latest.verdict == "accept" else "red",
+            color=VERDICT_BADGE.get(latest.verdict, "gray"),
             icon=":material/person:",
         )
     else:
@@ -292,20 +297,20 @@ if flags:
 src_col, gen_col, judge_col = st.columns([1.05, 1.05, 0.9], gap="medium")
 with src_col:
     st.subheader("Source", anchor=False)
-    st.caption(plain(f"{detail.func_name} · {detail.repo} {detail.path}:{detail.line}"))
-    st.code(detail.code, language=detail.language.lower(), line_numbers=True, wrap_lines=True)
+    st.caption(plain(f"{sample.func_name} · {sample.repo} {sample.path}:{sample.line}"))
+    st.code(sample.code, language=detail.language.lower(), line_numbers=True, wrap_lines=True)
     st.caption("Docstring")
-    st.text(detail.docstring or "(none)")
+    st.text(sample.docstring or "(none)")
 
 with gen_col:
     st.subheader("Generator", anchor=False)
     carried = latest.edits if latest else {}
     code_lang = (detail.target_language or detail.language).lower()
-    for name in store.EDITABLE_FIELDS:
+    for name in EDITABLE_FIELDS:
         text = carried.get(name, detail.field(name))
         label = name.capitalize() + (" (edited)" if name in carried else "")
         st.caption(label)
-        if name == "instruction" or (name == "output" and detail.task == "code_summarization"):
+        if name == "instruction" or (name == "output" and detail.task == Task.SUMMARIZATION):
             with st.container(border=True):
                 st.text(text or "(empty)")
         else:
@@ -313,7 +318,7 @@ with gen_col:
                     wrap_lines=True)  # fmt: skip
     with st.expander("Edit a field", icon=":material/edit:"):
         st.caption("Edits are saved with your next accept or reject.")
-        for name in store.EDITABLE_FIELDS:
+        for name in EDITABLE_FIELDS:
             key = _k("edit", iid, name)
             if key not in st.session_state:
                 st.session_state[key] = carried.get(name, detail.field(name))
@@ -327,17 +332,17 @@ with judge_col:
     flips_in_force = latest.flips if latest else {}
     view: dict[str, bool] = {}
     for c in detail.criteria:
-        key = _k("flip", iid, c.name)
+        key = _k("flip", iid, c.criterion)
         if key not in st.session_state:
-            st.session_state[key] = bool(flips_in_force.get(c.name, c.passed))
+            st.session_state[key] = bool(flips_in_force.get(c.criterion, c.passed))
         with st.container(border=True):
             with st.container(horizontal=True, vertical_alignment="center"):
-                st.markdown(f"**{plain(c.name)}**")
+                st.markdown(f"**{plain(c.criterion)}**")
                 st.badge(
                     "pass" if c.passed else "fail", color="green" if c.passed else "red",
                     icon=":material/smart_toy:",
                 )  # fmt: skip
-                view[c.name] = st.toggle("Passes", key=key, help="Your view; flip to disagree")
+                view[c.criterion] = st.toggle("Passes", key=key, help="Your view; flip to disagree")
             st.text(c.rationale)
     flips = rq.changed_flips(detail.criteria, view)
     if flips:

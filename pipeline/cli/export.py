@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json
+from pipeline.records import VERDICTS, Verdict
 
 FORMATS = ("alpaca", "messages", "full")
 
@@ -61,7 +62,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--verdict",
         action="append",
-        choices=("accept", "reject"),
+        choices=VERDICTS,
         help="final verdicts to take (default: accept)",
     )
     p.add_argument(
@@ -145,7 +146,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         verdict_source=args.verdict_source,
         reviewers=args.reviewer,
         include_flagged=args.include_flagged,
-        verdicts=tuple(args.verdict or ("accept",)),
+        verdicts=tuple(args.verdict or (Verdict.ACCEPT.value,)),
     )
     try:
         export = build_export(ws, args.format, filters)

@@ -19,8 +19,9 @@ from typing import Any
 
 from pipeline.llm.base import Answer, Provider, Request, SpendLimitError, canonical_json
 from pipeline.llm.cost import call_cost
+from pipeline.records import CallRow
 from pipeline.store import Workspace
-from pipeline.store.llm import CallRow, add_batch, get_calls, open_batches, record_call
+from pipeline.store.llm import add_batch, get_calls, open_batches, record_call
 from pipeline.store.llm import set_batch_status as _set_batch_status
 
 

@@ -35,9 +35,10 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.config import Config, DecontaminateConfig
+from pipeline.records import Flag
 from pipeline.store import Workspace
 from pipeline.store.export import exportable_ids, instance_texts
-from pipeline.store.flags import Flag, flagged_instance_ids, replace_flags
+from pipeline.store.flags import flagged_instance_ids, replace_flags
 
 __all__ = [
     "HISTOGRAM_BINS",

@@ -20,8 +20,9 @@ import numpy.typing as npt
 
 from pipeline.config import EmbedConfig
 from pipeline.embedding import encode, model_key
+from pipeline.records import StoredSample
 from pipeline.store import Workspace
-from pipeline.store.samples import StoredSample, iter_samples
+from pipeline.store.samples import iter_samples
 from pipeline.store.vectors import (
     append_vectors,
     drop_rows_from,

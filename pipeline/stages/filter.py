@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datasketch import MinHash, MinHashLSH
 
 from pipeline.config import FilterConfig, config_hash
+from pipeline.records import StoredSample
 from pipeline.store import Workspace
-from pipeline.store.samples import StoredSample, iter_samples, set_dropped
+from pipeline.store.samples import iter_samples, set_dropped
 
 # The order rules are applied in; `dropped_by` holds one of these names.
 RULES = ("too_short", "too_long", "blacklist", "exact_duplicate", "near_duplicate")

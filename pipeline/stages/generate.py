@@ -31,16 +31,11 @@ from pipeline.llm.stage import (
     run_stage_calls,
 )
 from pipeline.prompts import Example, PromptSet, load_prompts
-from pipeline.records import InstanceStatus, Task
+from pipeline.records import Instance, InstanceStatus, StoredSample, Task, Verdict
 from pipeline.stages.tasks import check_mix, draw_target_language, draw_task, rule_violations
 from pipeline.store import Workspace
-from pipeline.store.instances import (
-    InstanceRow,
-    instance_status_by_sample,
-    pool_rows,
-    upsert_instance,
-)
-from pipeline.store.samples import StoredSample, get_samples
+from pipeline.store.instances import instance_status_by_sample, pool_rows, upsert_instance
+from pipeline.store.samples import get_samples
 from pipeline.store.vectors import coreset_rows
 
 # judged instances longer than this (instruction, input and output) never become examples
@@ -64,10 +59,10 @@ def few_shot_pools(
         if len(row.instruction) + len(row.input) + len(row.output) > MAX_EXAMPLE_CHARS:
             continue  # a long example would crowd out the prompt
         example = Example(
-            row.id, task, "good" if row.verdict == "accept" else "bad",
+            row.id, task, "good" if row.verdict == Verdict.ACCEPT else "bad",
             row.instruction, row.input, row.output, row.analysis,
         )  # fmt: skip
-        (good if row.verdict == "accept" else bad).append(example)
+        (good if row.verdict == Verdict.ACCEPT else bad).append(example)
     return good, bad
 
 
@@ -150,9 +145,7 @@ def _plan(
     return items, refresh, counts
 
 
-def _instance(
-    item: _Item, result: CallResult, provider: Provider, prompts: PromptSet
-) -> InstanceRow:
+def _instance(item: _Item, result: CallResult, provider: Provider, prompts: PromptSet) -> Instance:
     answer = result.answer
     instruction = input_ = output = error = ""
     if answer.stop_reason == "skipped":
@@ -171,7 +164,7 @@ def _instance(
             status = InstanceStatus.RULES if broken else InstanceStatus.OK
             error = "; ".join(broken)
     rendered = item.request.rendered()
-    return InstanceRow(
+    return Instance(
         id=instance_id(item.sample.id, item.task, prompts.version),
         sample_id=item.sample.id,
         task=item.task.value,

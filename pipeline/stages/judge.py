@@ -23,15 +23,15 @@ from pipeline.llm.stage import (
     run_stage_calls,
 )
 from pipeline.prompts import PromptSet, load_prompts
-from pipeline.records import Task, Verdict
+from pipeline.records import CriterionAnswer, Instance, Task, Verdict
 from pipeline.store import Workspace
-from pipeline.store.instances import JudgeItem, instances_to_judge, record_judgment
+from pipeline.store.instances import instances_to_judge, record_judgment
 from pipeline.store.llm import cost_summary
 
 
 def _record(
     ws: Workspace,
-    item: JudgeItem,
+    item: Instance,
     result: CallResult,
     provider: Provider,
     prompts: PromptSet,
@@ -42,14 +42,14 @@ def _record(
     answer = result.answer
     criteria_ids = [c.id for c in prompts.tasks[Task(item.task)].criteria]
     verdict: str | None = None
-    criteria: list[tuple[str, bool, str]] = []
+    criteria: tuple[CriterionAnswer, ...] = ()
     if answer.stop_reason == "skipped" or not answer.ok:
         error = answer.error if answer.stop_reason == "skipped" else f"call failed: {answer.error}"
     else:
         parsed = parse_judgment(answer.text, answer.stop_reason, criteria_ids)
         error = parsed.error
         if parsed.value is not None:
-            criteria = [(c.criterion, c.passed, c.rationale) for c in parsed.value]
+            criteria = parsed.value
             passed = all(c.passed for c in parsed.value)
             verdict = (Verdict.ACCEPT if passed else Verdict.REJECT).value
     record_judgment(
@@ -109,7 +109,7 @@ def judge_instances(
         )  # fmt: skip
         return StageReport(counts=plan_counts, estimate=estimate)
 
-    verdicts = {"accept": 0, "reject": 0, "failed": 0}
+    verdicts = {Verdict.ACCEPT: 0, Verdict.REJECT: 0, "failed": 0}
     rendered = [r.rendered() for r in requests]
 
     def on_result(index: int, result: CallResult) -> None:
@@ -124,8 +124,8 @@ def judge_instances(
         costs = cost_summary(ws)
         run.counts.update(plan_counts)
         run.counts.update(
-            accepted=verdicts["accept"],
-            rejected=verdicts["reject"],
+            accepted=verdicts[Verdict.ACCEPT],
+            rejected=verdicts[Verdict.REJECT],
             judge_failed=verdicts["failed"],
             cost_per_accepted_usd=costs["cost_per_accepted_usd"],
         )

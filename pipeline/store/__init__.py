@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,11 +29,24 @@ DB_NAME = "wavecurate.db"
 CONFIG_NAME = "wavecurate.toml"
 BUSY_TIMEOUT_MS = 30_000
 
-__all__ = ["SCHEMA_VERSION", "Run", "Workspace", "WorkspaceError", "now"]
+__all__ = ["SCHEMA_VERSION", "Run", "Workspace", "WorkspaceError", "chunks", "now"]
 
 
 class WorkspaceError(RuntimeError):
     """The workspace cannot be opened or is newer than this wavecurate."""
+
+
+def chunks(ids: Iterable[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """`ids` in lists of at most `size` (under SQLite's bound-parameter limit), each with its
+    placeholder text ("?,?,...") for an `IN (...)` clause."""
+    chunk: list[str] = []
+    for i in ids:
+        chunk.append(i)
+        if len(chunk) == size:
+            yield chunk, ",".join("?" * len(chunk))
+            chunk = []
+    if chunk:
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def now() -> str:

@@ -9,13 +9,11 @@ when `decontaminate` runs again: a reviewer's decision outlives a re-run.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from pipeline.records import Clearance, Flag
 from pipeline.store import Workspace, now
 
 __all__ = [
-    "Clearance",
-    "Flag",
     "clear_flag",
     "clearances_by_instance",
     "clearances_for",
@@ -26,28 +24,6 @@ __all__ = [
 ]
 
 SIGNALS = ("ngram", "embedding")
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    """One overlap: `score` is the n-gram share (0-1) or the cosine similarity."""
-
-    instance_id: str
-    benchmark: str
-    item_id: str
-    signal: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class Clearance:
-    """A reviewer's decision that an instance's flags are false positives."""
-
-    id: int
-    instance_id: str
-    reviewer: str
-    reason: str
-    created_at: str
 
 
 def replace_flags(ws: Workspace, flags: Iterable[Flag]) -> int:

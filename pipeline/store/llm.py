@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from pipeline.store import Workspace, now
+from pipeline.records import CallRow, Verdict
+from pipeline.store import Workspace, chunks, now
 
 _CALL_COLUMNS = (
     "key, provider, base_url, model, role, request, response, stop_reason, status, error, "
@@ -16,36 +16,10 @@ _CALL_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CallRow:
-    """One `llm_calls` row. `status`: ok (an answer came back), error (none did), pending (in a
-    batch not yet collected)."""
-
-    key: str
-    provider: str
-    base_url: str
-    model: str
-    role: str
-    request: str
-    response: str | None
-    stop_reason: str
-    status: str
-    error: str
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_usd: float
-    batch_id: str | None
-
-
 def get_calls(ws: Workspace, keys: Iterable[str]) -> dict[str, CallRow]:
     """Stored calls by key (keys not stored are absent)."""
     out: dict[str, CallRow] = {}
-    key_list = list(keys)
-    for i in range(0, len(key_list), 500):
-        chunk = key_list[i : i + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in chunks(keys):
         for r in ws.db.execute(
             f"SELECT {_CALL_COLUMNS} FROM llm_calls WHERE key IN ({marks})", chunk
         ):
@@ -131,7 +105,8 @@ def cost_summary(ws: Workspace) -> dict[str, Any]:
         "LEFT JOIN judge_results jr ON jr.instance_id = i.id "
         "LEFT JOIN llm_calls g ON g.key = i.call_key "
         "LEFT JOIN llm_calls j ON j.key = jr.call_key "
-        "WHERE f.verdict = 'accept'"
+        "WHERE f.verdict = ?",
+        (Verdict.ACCEPT,),
     ).fetchone()
     accepted, total = int(row[0]), float(row[1])
     return {

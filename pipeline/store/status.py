@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.records import VERDICTS, Verdict
 from pipeline.store import Workspace
+from pipeline.store.export import exportable_ids
 from pipeline.store.llm import cost_summary
 from pipeline.store.samples import count_samples
 
@@ -44,24 +46,18 @@ def funnel(ws: Workspace) -> dict[str, Any]:
     judge = _grouped(
         ws, "SELECT COALESCE(verdict, 'failed'), COUNT(*) FROM judge_results GROUP BY 1"
     )
-    out["judged"] = judge.get("accept", 0) + judge.get("reject", 0)
+    out["judged"] = sum(judge.get(v, 0) for v in VERDICTS)
     out["judge_failed"] = judge.get("failed", 0)
-    out["judge_accepted"] = judge.get("accept", 0)
-    out["judge_rejected"] = judge.get("reject", 0)
+    out["judge_accepted"] = judge.get(Verdict.ACCEPT, 0)
+    out["judge_rejected"] = judge.get(Verdict.REJECT, 0)
     final = _grouped(
         ws, "SELECT verdict, COUNT(*) FROM final_verdicts WHERE verdict IS NOT NULL GROUP BY 1"
     )
-    out["accepted"] = final.get("accept", 0)
-    out["rejected"] = final.get("reject", 0)
+    out["accepted"] = final.get(Verdict.ACCEPT, 0)
+    out["rejected"] = final.get(Verdict.REJECT, 0)
     out["reviewed"] = int(_scalar(ws, "SELECT COUNT(*) FROM latest_reviews"))
     out["flagged"] = int(_scalar(ws, "SELECT COUNT(*) FROM flagged_instances"))
-    out["exportable"] = int(
-        _scalar(
-            ws,
-            "SELECT COUNT(*) FROM final_verdicts WHERE verdict = 'accept' "
-            "AND instance_id NOT IN (SELECT instance_id FROM flagged_instances)",
-        )
-    )
+    out["exportable"] = len(exportable_ids(ws))
     calls = ws.db.execute(
         "SELECT COUNT(*), COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0), "
         "COALESCE(SUM(cost_usd),0) FROM llm_calls WHERE status = 'ok'"
