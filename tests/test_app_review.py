@@ -11,6 +11,7 @@ from synthetic import SyntheticWorkspace, build_workspace
 from test_app_pages import open_app
 
 from pipeline.store import Workspace
+from pipeline.store import queue as store_queue
 from pipeline.store import reviews as store
 
 
@@ -32,6 +33,13 @@ def _current(at: AppTest) -> str:
     return str(value[-1] if isinstance(value, list) else value)
 
 
+def _progress(at: AppTest) -> tuple[int, int]:
+    """(reviewed, total) as the progress bar's text says it: "3 of 40 reviewed · ..."."""
+    words = at.progress[0].text.replace(",", "").split()
+    assert words[1:3] == ["of", words[2]] and words[3] == "reviewed", words
+    return int(words[0]), int(words[2])
+
+
 def _click(at: AppTest, key: str) -> AppTest:
     at.button(key=key).click().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -41,8 +49,11 @@ def _click(at: AppTest, key: str) -> AppTest:
 def test_accept_records_a_review_and_moves_on(built: SyntheticWorkspace, ws: Workspace) -> None:
     at = open_app(built.root, "review", reviewer="ana")
     first = _current(at)
-    assert at.progress[0].value >= 0
+    assert store.latest_review(ws, first) is None  # a fresh instance: accepting it counts
+    done, total = _progress(at)
+    assert total == len(at.session_state["review_queue"]["ids"]) > 0
     _click(at, "rv_accept")
+    assert _progress(at) == (done + 1, total)
     latest = store.latest_review(ws, first)
     assert latest is not None
     assert (latest.reviewer, latest.verdict, latest.flips, latest.edits) == (
@@ -68,15 +79,15 @@ def test_reject_with_a_reason(built: SyntheticWorkspace, ws: Workspace) -> None:
 def test_flip_a_criterion_then_accept(built: SyntheticWorkspace, ws: Workspace) -> None:
     at = open_app(built.root, "review", reviewer="ana")
     first = _current(at)
-    detail = store.instance_detail(ws, first)
+    detail = store_queue.instance_detail(ws, first)
     assert detail is not None
     crit = detail.criteria[-1]
-    at.toggle(key=f"rv_flip_{first}_{crit.name}").set_value(not crit.passed).run()
+    at.toggle(key=f"rv_flip_{first}_{crit.criterion}").set_value(not crit.passed).run()
     assert not at.exception
     assert any("With your flips" in c.value for c in at.caption)
     _click(at, "rv_accept")
     latest = store.latest_review(ws, first)
-    assert latest is not None and latest.flips == {crit.name: not crit.passed}
+    assert latest is not None and latest.flips == {crit.criterion: not crit.passed}
 
 
 def test_edit_a_field_then_accept_and_edits_carry_forward(
@@ -152,10 +163,10 @@ def test_filters_build_the_queue(built: SyntheticWorkspace, ws: Workspace) -> No
     at.selectbox(key="rv_human").select("unreviewed").run()
     unreviewed = at.session_state["review_queue"]["ids"]
     assert 0 < len(unreviewed) < everything
-    assert not set(unreviewed) & store.reviewed_instance_ids(ws)
+    assert not set(unreviewed) & store_queue.reviewed_instance_ids(ws)
     at.selectbox(key="rv_failed").select("(any criterion)").run()
     failed = at.session_state["review_queue"]["ids"]
-    rows = {r.instance_id: r for r in store.queue_rows(ws)}
+    rows = {r.instance_id: r for r in store_queue.queue_rows(ws)}
     assert failed and all(rows[i].failed and rows[i].human_verdict is None for i in failed)
     at.selectbox(key="rv_failed").select(None).run()
     at.selectbox(key="rv_human").select("any").run()
@@ -224,13 +235,17 @@ def test_map_lasso_selection_applies_to_every_sample(built: SyntheticWorkspace) 
     ys = np.array([p[2] for p in pts])
     cx, cy = float(np.median(xs)), float(np.median(ys))
     lasso = {"x": [cx - 3, cx + 3, cx + 3, cx - 3], "y": [cy - 3, cy - 3, cy + 3, cy + 3]}
-    want = int(in_polygon(xs, ys, lasso["x"], lasso["y"]).sum())
+    inside = in_polygon(xs, ys, lasso["x"], lasso["y"])
+    want = int(inside.sum())
+    coreset = set(built.coreset_ids)
+    want_coreset = sum(1 for p, hit in zip(pts, inside, strict=True) if hit and p[0] in coreset)
+    assert 0 < want_coreset < want  # the scope switch must change the count
     at = open_app(built.root, "map", map_selection={"box": [], "lasso": [lasso], "points": []})
     assert any(m.value.startswith(f"**{want:,}** samples selected") for m in at.markdown)
     at.segmented_control(key="map_scope").set_value("coreset only").run()
     assert not at.exception
     line = next(m.value for m in at.markdown if "samples selected" in m.value)
-    assert int(line.split("**")[1].replace(",", "")) <= want
+    assert int(line.split("**")[1].replace(",", "")) == want_coreset
 
 
 def test_map_click_opens_a_sample(built: SyntheticWorkspace) -> None:
