@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
@@ -44,6 +44,9 @@ EDITABLE_FIELDS = ("instruction", "input", "output")
 class VerdictSource(StrEnum):
     HUMAN = "human"  # the latest effective review
     JUDGE = "judge"  # the Discriminator (no effective review)
+
+
+VERDICT_SOURCES: tuple[str, ...] = tuple(s.value for s in VerdictSource)
 
 
 class ExportFormat(StrEnum):
@@ -335,3 +338,44 @@ class CallRow:
     cache_write_tokens: int
     cost_usd: float
     batch_id: str | None
+
+
+@dataclass
+class ExportFilters:
+    """Which instances an export holds. `None` means no restriction on that field.
+
+    `languages` are source-sample languages; `reviewers` the reviewer of the deciding review;
+    `verdicts` the final verdicts taken (reject too for negative examples).
+    """
+
+    tasks: list[str] | None = None
+    languages: list[str] | None = None
+    verdict_source: str | None = None
+    reviewers: list[str] | None = None
+    include_flagged: bool = False
+    verdicts: tuple[str, ...] = (Verdict.ACCEPT.value,)
+
+    def validate(self) -> None:
+        """Raise ValueError on an unknown verdict source or verdict."""
+        if self.verdict_source is not None and self.verdict_source not in VERDICT_SOURCES:
+            raise ValueError(
+                f"verdict source must be one of {', '.join(VERDICT_SOURCES)}, "
+                f"got {self.verdict_source!r}"
+            )
+        if not self.verdicts or any(v not in VERDICTS for v in self.verdicts):
+            raise ValueError(f"verdicts must be among {', '.join(VERDICTS)}, got {self.verdicts}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The filters with lists sorted: equal filters give an equal manifest."""
+
+        def norm(values: Sequence[str] | None) -> list[str] | None:
+            return None if values is None else sorted(set(values))
+
+        return {
+            "tasks": norm(self.tasks),
+            "languages": norm(self.languages),
+            "verdict_source": self.verdict_source,
+            "reviewers": norm(self.reviewers),
+            "include_flagged": self.include_flagged,
+            "verdicts": norm(self.verdicts),
+        }

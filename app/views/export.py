@@ -7,8 +7,8 @@ from typing import Any
 import streamlit as st
 
 from app import data
-from pipeline.records import VERDICTS, ExportFormat, Verdict
-from pipeline.stages.export import FORMATS, ExportFilters, build_export
+from pipeline.records import VERDICTS, ExportFilters, ExportFormat, Verdict
+from pipeline.stages.export import FORMATS, build_export
 
 ANY = "any"
 RESULT_KEY = "export_result"  # (filters fingerprint, Export)

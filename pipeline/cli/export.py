@@ -137,7 +137,8 @@ def format_result(result: dict[str, Any], seconds: float) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipeline.stages.export import ExportFilters, build_export, write_export
+    from pipeline.records import ExportFilters
+    from pipeline.stages.export import build_export, write_export
 
     ws = open_workspace(args)
     filters = ExportFilters(

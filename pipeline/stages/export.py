@@ -20,21 +20,13 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
 from pipeline.config import SECTIONS, DecontaminateConfig
-from pipeline.records import (
-    EDITABLE_FIELDS,
-    VERDICTS,
-    ExportFormat,
-    Review,
-    Verdict,
-    VerdictSource,
-)
+from pipeline.records import EDITABLE_FIELDS, ExportFilters, ExportFormat, Review
 from pipeline.store import Workspace
 from pipeline.store.export import (
     effective_edits,
@@ -57,48 +49,6 @@ __all__ = [
 
 
 FORMATS: tuple[str, ...] = tuple(f.value for f in ExportFormat)
-VERDICT_SOURCES: tuple[str, ...] = tuple(s.value for s in VerdictSource)
-
-
-@dataclass
-class ExportFilters:
-    """Which instances an export holds. `None` means no restriction on that field.
-
-    `languages` are source-sample languages; `reviewers` the reviewer of the deciding review;
-    `verdicts` the final verdicts taken (reject too for negative examples).
-    """
-
-    tasks: list[str] | None = None
-    languages: list[str] | None = None
-    verdict_source: str | None = None
-    reviewers: list[str] | None = None
-    include_flagged: bool = False
-    verdicts: tuple[str, ...] = (Verdict.ACCEPT,)
-
-    def validate(self) -> None:
-        """Raise ValueError on an unknown verdict source or verdict."""
-        if self.verdict_source is not None and self.verdict_source not in VERDICT_SOURCES:
-            raise ValueError(
-                f"verdict source must be one of {', '.join(VERDICT_SOURCES)}, "
-                f"got {self.verdict_source!r}"
-            )
-        if not self.verdicts or any(v not in VERDICTS for v in self.verdicts):
-            raise ValueError(f"verdicts must be among {', '.join(VERDICTS)}, got {self.verdicts}")
-
-    def as_dict(self) -> dict[str, Any]:
-        """The filters with lists sorted: equal filters give an equal manifest."""
-
-        def norm(values: Sequence[str] | None) -> list[str] | None:
-            return None if values is None else sorted(set(values))
-
-        return {
-            "tasks": norm(self.tasks),
-            "languages": norm(self.languages),
-            "verdict_source": self.verdict_source,
-            "reviewers": norm(self.reviewers),
-            "include_flagged": self.include_flagged,
-            "verdicts": norm(self.verdicts),
-        }
 
 
 @dataclass
@@ -134,15 +84,7 @@ def build_export(
     fmt = ExportFormat(fmt)
     filters = filters or ExportFilters()
     filters.validate()
-    selected = select_for_export(
-        ws,
-        verdicts=filters.verdicts,
-        tasks=filters.tasks,
-        languages=filters.languages,
-        verdict_source=filters.verdict_source,
-        reviewers=filters.reviewers,
-        include_flagged=filters.include_flagged,
-    )
+    selected = select_for_export(ws, filters)
     edits = effective_edits(ws)
     for rec in selected:
         rec["edits"] = edits.get(rec["id"], {})

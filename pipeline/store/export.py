@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.records import EDITABLE_FIELDS, Instance, InstanceStatus, Review, Verdict
+from pipeline.records import (
+    EDITABLE_FIELDS,
+    ExportFilters,
+    Instance,
+    InstanceStatus,
+    Review,
+    Verdict,
+)
 from pipeline.store import Workspace
 from pipeline.store.reviews import REVIEW_COLUMNS
 
@@ -64,36 +71,27 @@ def _in(column: str, values: Sequence[str], where: list[str], params: list[Any])
     params.extend(values)
 
 
-def select_for_export(
-    ws: Workspace,
-    *,
-    verdicts: Sequence[str] = (Verdict.ACCEPT,),
-    tasks: Sequence[str] | None = None,
-    languages: Sequence[str] | None = None,
-    verdict_source: str | None = None,
-    reviewers: Sequence[str] | None = None,
-    include_flagged: bool = False,
-) -> list[dict[str, Any]]:
-    """Generated instances whose final verdict is in `verdicts`, with provenance, by id.
+def select_for_export(ws: Workspace, filters: ExportFilters) -> list[dict[str, Any]]:
+    """Generated instances `filters` admit (see ExportFilters), with provenance, by id.
 
-    `languages` filters on the source sample's language; `reviewers` on the reviewer of the
-    deciding (latest effective) review, whose id is `review_id`. Keys: see `_SELECT` (prefix `gen_` generator, `judge_`
+    `filters.reviewers` is matched against the reviewer of the deciding (latest effective)
+    review, whose id is `review_id`. Keys: see `_SELECT` (prefix `gen_` generator, `judge_`
     Discriminator, `sample_` source sample); `flagged` is 1 while an uncleared flag stands.
     Text columns are as generated: apply `effective_edits`.
     """
     where: list[str] = []
     params: list[Any] = []
-    _in("f.verdict", verdicts, where, params)
-    if tasks is not None:
-        _in("i.task", tasks, where, params)
-    if languages is not None:
-        _in("s.language", languages, where, params)
-    if verdict_source is not None:
+    _in("f.verdict", filters.verdicts, where, params)
+    if filters.tasks is not None:
+        _in("i.task", filters.tasks, where, params)
+    if filters.languages is not None:
+        _in("s.language", filters.languages, where, params)
+    if filters.verdict_source is not None:
         where.append("f.verdict_source = ?")
-        params.append(verdict_source)
-    if reviewers is not None:
-        _in("f.reviewer", reviewers, where, params)
-    if not include_flagged:
+        params.append(filters.verdict_source)
+    if filters.reviewers is not None:
+        _in("f.reviewer", filters.reviewers, where, params)
+    if not filters.include_flagged:
         where.append("i.id NOT IN (SELECT instance_id FROM flagged_instances)")
     sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY i.id"
     return [dict(r) for r in ws.db.execute(sql, params)]

@@ -53,24 +53,23 @@ def flagged_instance_ids(ws: Workspace) -> list[str]:
     ]
 
 
+_FLAG_SQL = "SELECT instance_id, benchmark, item_id, signal, score FROM flags"
+_CLEARANCE_SQL = "SELECT id, instance_id, reviewer, reason, created_at FROM flag_clearances"
+
+
 def flags_for(ws: Workspace, instance_id: str) -> list[Flag]:
     """The flags of one instance (cleared or not), highest score first."""
-    cur = ws.db.execute(
-        "SELECT instance_id, benchmark, item_id, signal, score FROM flags WHERE instance_id = ? "
-        "ORDER BY score DESC, benchmark, item_id, signal",
-        (instance_id,),
-    )
-    return [Flag(*r) for r in cur]
+    order = "ORDER BY score DESC, benchmark, item_id, signal"
+    return [
+        Flag(*r)
+        for r in ws.db.execute(f"{_FLAG_SQL} WHERE instance_id = ? {order}", (instance_id,))
+    ]
 
 
 def clearances_for(ws: Workspace, instance_id: str) -> list[Clearance]:
     """The clearances of one instance, oldest first."""
-    cur = ws.db.execute(
-        "SELECT id, instance_id, reviewer, reason, created_at FROM flag_clearances "
-        "WHERE instance_id = ? ORDER BY id",
-        (instance_id,),
-    )
-    return [Clearance(*r) for r in cur]
+    sql = f"{_CLEARANCE_SQL} WHERE instance_id = ? ORDER BY id"
+    return [Clearance(*r) for r in ws.db.execute(sql, (instance_id,))]
 
 
 def clear_flag(ws: Workspace, instance_id: str, reviewer: str, reason: str) -> int:
@@ -98,11 +97,7 @@ def clear_flag(ws: Workspace, instance_id: str, reviewer: str, reason: str) -> i
 def flags_by_instance(ws: Workspace) -> dict[str, list[Flag]]:
     """Every flag grouped by instance id; each list in (benchmark, item, signal) order."""
     out: dict[str, list[Flag]] = {}
-    cur = ws.db.execute(
-        "SELECT instance_id, benchmark, item_id, signal, score FROM flags "
-        "ORDER BY instance_id, benchmark, item_id, signal"
-    )
-    for r in cur:
+    for r in ws.db.execute(f"{_FLAG_SQL} ORDER BY instance_id, benchmark, item_id, signal"):
         out.setdefault(str(r[0]), []).append(Flag(*r))
     return out
 
@@ -110,9 +105,6 @@ def flags_by_instance(ws: Workspace) -> dict[str, list[Flag]]:
 def clearances_by_instance(ws: Workspace) -> dict[str, list[Clearance]]:
     """Every clearance grouped by instance id, oldest first."""
     out: dict[str, list[Clearance]] = {}
-    cur = ws.db.execute(
-        "SELECT id, instance_id, reviewer, reason, created_at FROM flag_clearances ORDER BY id"
-    )
-    for r in cur:
+    for r in ws.db.execute(f"{_CLEARANCE_SQL} ORDER BY id"):
         out.setdefault(str(r[1]), []).append(Clearance(*r))
     return out
