@@ -14,7 +14,6 @@ Aim: under 300 ms from the click to the next instance rendered.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from figures import save_figures  # noqa: E402
 from synthetic import build_workspace  # noqa: E402
 
 from pipeline import review as rq  # noqa: E402
@@ -178,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{baseline:.1f} ms: {baseline / max(per_accept, 1e-9):.1f}x"
     )
     print(f"aim: accept -> next under 300 ms: {'met' if ours < 300 else 'MISSED'} ({ours:.0f} ms)")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    save_figures(args.json, figures)
     return 0
 
 
