@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from pipeline.records import Task
+
 CODE_ALPACA_BLACKLIST = [
     "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
     "draw", "plot", "go to", "video", "audio", "music", "flowchart", "diagram",
 ]  # fmt: skip
 
 PAPER_TASK_MIX = {
-    "code_generation": 0.57,
-    "code_summarization": 0.16,
-    "code_repair": 0.16,
-    "code_translation": 0.11,
+    Task.GENERATION.value: 0.57,
+    Task.SUMMARIZATION.value: 0.16,
+    Task.REPAIR.value: 0.16,
+    Task.TRANSLATION.value: 0.11,
 }
 
 # USD per million tokens (input, output). Cache reads cost 10% of input, writes 125%; batches 50%.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.records import VERDICTS, Verdict
+from pipeline.records import VERDICTS, InstanceStatus, Verdict
 from pipeline.store import Workspace
 from pipeline.store.export import exportable_ids
 from pipeline.store.llm import cost_summary
@@ -15,8 +15,8 @@ def _scalar(ws: Workspace, sql: str) -> Any:
     return ws.db.execute(sql).fetchone()[0]
 
 
-def _grouped(ws: Workspace, sql: str) -> dict[str, int]:
-    return {str(r[0]): int(r[1]) for r in ws.db.execute(sql)}
+def _grouped(ws: Workspace, sql: str, params: tuple[str, ...] = ()) -> dict[str, int]:
+    return {str(r[0]): int(r[1]) for r in ws.db.execute(sql, params)}
 
 
 def funnel(ws: Workspace) -> dict[str, Any]:
@@ -36,13 +36,15 @@ def funnel(ws: Workspace) -> dict[str, Any]:
     out["coreset"] = int(_scalar(ws, "SELECT COUNT(*) FROM coreset"))
     out["projected"] = int(_scalar(ws, "SELECT COUNT(*) FROM projection"))
     status = _grouped(ws, "SELECT status, COUNT(*) FROM instances GROUP BY status")
-    out["instances"] = status.get("ok", 0)
+    out["instances"] = status.get(InstanceStatus.OK, 0)
     out["by_task"] = _grouped(
-        ws, "SELECT task, COUNT(*) FROM instances WHERE status = 'ok' GROUP BY task ORDER BY task"
+        ws,
+        "SELECT task, COUNT(*) FROM instances WHERE status = ? GROUP BY task ORDER BY task",
+        (InstanceStatus.OK,),
     )
-    out["failed"] = status.get("failed", 0)
-    out["rule_failed"] = status.get("rules", 0)
-    out["skipped"] = status.get("skipped", 0)
+    out["failed"] = status.get(InstanceStatus.FAILED, 0)
+    out["rule_failed"] = status.get(InstanceStatus.RULES, 0)
+    out["skipped"] = status.get(InstanceStatus.SKIPPED, 0)
     judge = _grouped(
         ws, "SELECT COALESCE(verdict, 'failed'), COUNT(*) FROM judge_results GROUP BY 1"
     )
