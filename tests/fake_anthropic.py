@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
 import threading
 import time
@@ -65,7 +66,9 @@ def schema_answer(body: dict[str, Any]) -> str:
     props = schema.get("properties", {})
     if "instruction" in props:
         user = body["messages"][-1]["content"]
-        name = user.split("`")[1] if "`" in user else "f"
+        # the function name is fenced after "Its function name:" (see pipeline.llm.render)
+        found = re.search(r"function name:\n<<<BEGIN (\w+)>>>\n(\w+)\n<<<END \1>>>", user)
+        name = found.group(2) if found else "f"
         return json.dumps(
             {
                 "task": props["task"]["enum"][0],
