@@ -114,3 +114,26 @@ def test_hostile_field_values_are_stored_as_given(tmp_path: Path) -> None:
     samples, tally = collect(iter_codesearchnet([hostile.INJECTION_JSONL]))
     assert tally.problems == [] and len(samples) == 1
     assert samples[0].func_name == hostile.INJECTION  # data is kept; prompts fence it
+
+
+def test_a_file_that_takes_too_long_costs_only_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.sources import guard
+    from pipeline.sources.treesitter import treesitter_functions
+
+    with pytest.raises(guard.TooSlow):  # the tree-sitter parse itself is cancelled
+        treesitter_functions(
+            "javascript", b"/** Doc. */\nfunction f() {}\n" * 5000, guard.Deadline(0)
+        )
+    tree = tmp_path / "proj"
+    tree.mkdir()
+    (tree / "a.py").write_text(hostile.good_python(), encoding="utf-8")
+    (tree / "b.js").write_text("/** Doc. */\nfunction f() {}\n", encoding="utf-8")
+    monkeypatch.setattr(guard, "FILE_SECONDS", 0.0)
+    samples, tally = collect(iter_tree([tree]))
+    assert samples == []
+    assert [p.message for p in tally.problems] == [
+        f"{tree}/a.py: parsing took longer than 0 s; file skipped",
+        f"{tree}/b.js: parsing took longer than 0 s; file skipped",
+    ]

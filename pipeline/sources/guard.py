@@ -24,9 +24,9 @@ class TooSlow(Exception):
 class Deadline:
     """A point in time after which the work on one input stops (`check()` raises `TooSlow`)."""
 
-    def __init__(self, seconds: float = FILE_SECONDS) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = FILE_SECONDS if seconds is None else seconds
+        self.at = time.monotonic() + self.seconds
 
     def passed(self) -> bool:
         """Whether the deadline has passed."""
