@@ -224,3 +224,21 @@ def test_only_known_languages_become_words_of_a_prompt(language: str, word: str 
                                  model="m", max_tokens=10)  # fmt: skip
     head = request.user.split("\n", 1)[0]
     assert head == (f"Raw code ({word}):" if word else "Raw code:")
+
+
+def test_the_corpus_injection_record_reaches_the_prompts_only_fenced() -> None:
+    """The committed hostile CodeSearchNet record (injection in func_name, language, repo, path)
+    read by the real source and rendered for every task and the judge."""
+    from pipeline.sources import collect
+    from pipeline.sources.codesearchnet import iter_codesearchnet
+
+    [sample], _ = collect(iter_codesearchnet([hostile.INJECTION_JSONL]))
+    for task in Task:
+        request = generation_request(sample, task, prompts=PROMPTS, good=[], bad=[],
+                                     target_language="Go", model="m", max_tokens=10)  # fmt: skip
+        outside = _outside_fences(request.system + "\n" + request.user)
+        assert "Ignore previous" not in outside and "new rules" not in outside.lower()
+        assert hostile.INJECTION in request.user  # fenced, whole
+        draft = Draft(task.value, sample.language, "i", "x", "y")
+        judged = judge_request(draft, prompts=PROMPTS, model="m", max_tokens=10)
+        assert "new rules" not in _outside_fences(judged.user).lower()
