@@ -57,6 +57,14 @@ def _common(p: argparse.ArgumentParser, section: str) -> None:
         help="anthropic: use the Message Batches API (half price; resumes the same batch)",
     )
     p.add_argument(
+        "--abandon-batch",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="anthropic: give up an open message batch (cancelled on its server when it can be) "
+        "and submit its calls again; 'all' for every open batch of this stage; repeatable",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="print how many calls would be made and their estimated cost; change nothing",
@@ -100,8 +108,10 @@ def build_provider(
     batch: bool,
     concurrency: int | None,
     need_key: bool = True,
+    abandon: Sequence[str] = (),
 ) -> tuple[Provider, str]:
-    """(provider, model) for `role` (generator or judge)."""
+    """(provider, model) for `role` (generator or judge); `abandon`: batch ids (or "all") the
+    anthropic provider gives up."""
     if name == "anthropic":
         from pipeline.llm.anthropic import AnthropicProvider
 
@@ -116,6 +126,7 @@ def build_provider(
             batch=batch,
             poll_s=llm.batch_poll_s,
             batch_max_requests=llm.batch_max_requests,
+            abandon=abandon,
         )
         return provider, llm.generator_model if role == "generator" else llm.judge_model
     if role == "generator":
@@ -194,7 +205,7 @@ def _run_stage(args: argparse.Namespace, stage: str, role: str, run: Any) -> int
     section.batch = args.batch or section.batch
     provider, model = build_provider(
         role, name, cfg, batch=section.batch, concurrency=args.concurrency,
-        need_key=not args.dry_run,
+        need_key=not args.dry_run, abandon=args.abandon_batch,
     )  # fmt: skip
     try:
         report = run(

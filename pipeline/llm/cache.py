@@ -21,7 +21,14 @@ from pipeline.llm.base import Answer, Provider, Request, SpendLimitError, canoni
 from pipeline.llm.cost import call_cost
 from pipeline.records import CallRow
 from pipeline.store import Workspace
-from pipeline.store.llm import add_batch, get_calls, open_batches, record_call
+from pipeline.store.llm import (
+    add_batch,
+    batch_base_url,
+    drop_batch,
+    get_calls,
+    open_batches,
+    record_call,
+)
 from pipeline.store.llm import set_batch_status as _set_batch_status
 
 
@@ -122,6 +129,12 @@ class WorkspaceJournal:
 
     def batch_collected(self, batch_id: str) -> None:
         _set_batch_status(self.ws, batch_id, "collected")
+
+    def batch_server(self, batch_id: str) -> str:
+        return batch_base_url(self.ws, batch_id)
+
+    def batch_dropped(self, batch_id: str, status: str) -> None:
+        drop_batch(self.ws, batch_id, status)
 
 
 def run_calls(

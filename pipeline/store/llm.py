@@ -41,10 +41,11 @@ def record_call(db: sqlite3.Connection, row: CallRow) -> None:
 
 
 def open_batches(ws: Workspace, provider: str, role: str) -> dict[str, dict[str, str]]:
-    """Batches of this provider and role not yet collected: id -> {custom id: cache key}."""
+    """Batches of this provider and role still open (not collected, lost, expired, canceled or
+    abandoned): id -> {custom id: cache key}."""
     rows = ws.db.execute(
         "SELECT id, custom_ids FROM batches WHERE provider = ? AND role = ? "
-        "AND status != 'collected' ORDER BY created_at",
+        "AND status IN ('in_progress', 'ended') ORDER BY created_at",
         (provider, role),
     ).fetchall()
     return {str(r["id"]): dict(json.loads(r["custom_ids"])) for r in rows}
@@ -80,6 +81,29 @@ def set_batch_status(ws: Workspace, batch_id: str, status: str) -> None:
     """Mark a batch `in_progress`, `ended` or `collected`."""
     with ws.write() as db:
         db.execute("UPDATE batches SET status = ? WHERE id = ?", (status, batch_id))
+
+
+def batch_base_url(ws: Workspace, batch_id: str) -> str:
+    """The base URL a batch was sent to (its calls record it), "" when none of them is stored."""
+    row = ws.db.execute(
+        "SELECT base_url FROM llm_calls WHERE batch_id = ? LIMIT 1", (batch_id,)
+    ).fetchone()
+    return str(row[0]) if row is not None else ""
+
+
+def drop_batch(ws: Workspace, batch_id: str, status: str) -> int:
+    """Mark a batch that will give no (more) results `status` (lost | expired | canceled |
+    abandoned) and put its calls still pending back in the queue (pending, in no batch), in one
+    transaction. Returns how many calls went back."""
+    note = f"batch {batch_id} {status} before answering; submitted again by the next run"
+    with ws.write() as db:
+        db.execute("UPDATE batches SET status = ? WHERE id = ?", (status, batch_id))
+        cur = db.execute(
+            "UPDATE llm_calls SET batch_id = NULL, error = ? "
+            "WHERE batch_id = ? AND status = 'pending'",
+            (note, batch_id),
+        )
+        return int(cur.rowcount)
 
 
 def cost_summary(ws: Workspace) -> dict[str, Any]:
