@@ -106,8 +106,9 @@ def test_writing_outside_the_working_folder_leaves_nothing(hook: bool, tmp_path:
     os.chmod(tmp_path, 0o777)  # even a world-writable folder of the caller's is out of reach
     inside_caller = tmp_path / "escape.txt"
     world = Path("/var/tmp") / f"wavecurate-escape-{uuid.uuid4().hex}"
+    lock = Path("/run/lock") / f"wavecurate-escape-{uuid.uuid4().hex}"
     program = (
-        f"import os\nfor p in [{str(inside_caller)!r}, {str(world)!r}, '/root/escape.txt']:\n"
+        f"import os\nfor p in [{str(inside_caller)!r}, {str(world)!r}, {str(lock)!r}, '/root/escape.txt']:\n"
         "    try:\n        open(p, 'w').write('x')\n    except OSError as e:\n        print('refused', p, e)\n"
         "open('inside.txt', 'w').write('ok')\nprint(open('inside.txt').read())\n"
     )
@@ -116,9 +117,10 @@ def test_writing_outside_the_working_folder_leaves_nothing(hook: bool, tmp_path:
     assert result.stdout.strip().endswith("ok")  # its own folder is writable
     assert not inside_caller.exists()
     assert not world.exists()
+    assert not lock.exists()
     assert not Path("/root/escape.txt").exists()
     if hook:
-        assert result.stdout.count("refused") == 3
+        assert result.stdout.count("refused") == 4
 
 
 @pytest.mark.parametrize("hook", HOOK_MODES)

@@ -235,7 +235,7 @@ def run_python(
             # does not), then drop to the run's uid.
             script = (
                 'mount --bind "$PWD" /tmp && cd /tmp && export HOME=/tmp || exit 97; '
-                "for d in /var/tmp /dev/shm; do "
+                "for d in /var/tmp /dev/shm /run/lock; do "
                 "[ -d $d ] && mount -t tmpfs -o size=8m,mode=1777 tmpfs $d; done; "
                 + drop
                 # the program's status goes to fd 3, which the program itself never holds
