@@ -151,3 +151,37 @@ def test_a_file_size_bomb_is_capped() -> None:
     result = run_python("open('big', 'wb').write(b'x' * (64 * 1024 * 1024))\n", Limits(file_mb=4))
     assert result.exit_code != 0
     assert result.reason is not None
+
+
+FALLBACK_CASES = {
+    "loop": ("while True:\n    pass\n", ("CPU", "wall-clock")),
+    "memory": ("x = bytearray(2 * 1024**3)\n", ("memory",)),
+    "system": ("import os\nos.system('true')\n", ("os.system is not allowed",)),
+    "write": (
+        "open('/var/tmp/wavecurate-fallback-escape', 'w').write('x')\n",
+        ("outside the working folder",),
+    ),
+    "socket": ("import socket\nsocket.socket().connect(('127.0.0.1', 22))\n", ("not allowed",)),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FALLBACK_CASES))
+def test_the_fallback_without_namespaces_still_contains_each_kind(kind: str) -> None:
+    program, reasons = FALLBACK_CASES[kind]
+    started = time.monotonic()
+    result = run_python(program, Limits(cpu_s=1, wall_s=4, memory_mb=256, namespaces=False))
+    assert time.monotonic() - started < 4 + 5
+    assert result.mechanism == "rlimits+audit-hook"
+    assert result.reason is not None
+    assert any(r in result.reason for r in reasons), result.reason
+    assert not Path("/var/tmp/wavecurate-fallback-escape").exists()
+
+
+def test_the_fallback_fork_bomb_is_capped_and_reaped() -> None:
+    bomb = (
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    )
+    limits = Limits(cpu_s=1, wall_s=3, processes=16, namespaces=False)
+    result = run_python(bomb, limits, allow_fork=True)
+    assert result.reason is not None
+    assert _sandbox_processes() == []
