@@ -208,3 +208,16 @@ def test_verify_many_returns_every_job_once() -> None:
     results = list(verify_many(jobs, VerifyConfig(), workers=2))
     assert sorted(j.key for j, _ in results) == sorted(j.key for j in jobs)
     assert all(v.verdict == ExecVerdict.PASS for _, v in results)
+
+
+def test_the_reference_runs_with_its_files_import_lines() -> None:
+    ref = "def norm(xs: list[float]) -> float:\n    return float(np.sqrt(np.sum(np.square(xs))))\n"
+    wrong = "def norm(xs: list[float]) -> float:\n    return float(np.sum(np.abs(xs)))\n"
+    job = ExecJob(
+        "k", Task.GENERATION, "python", "norm", ref, ref, reference_imports="import numpy as np"
+    )
+    assert verify_instance(job).verdict == ExecVerdict.PASS
+    bad = ExecJob(
+        "k", Task.GENERATION, "python", "norm", ref, wrong, reference_imports="import numpy as np"
+    )
+    assert verify_instance(bad).verdict == ExecVerdict.FAIL

@@ -12,7 +12,8 @@ The boundary, outermost first (see README, "The verify sandbox"):
 * a wall-clock limit: the whole process group is killed;
 * an environment built from nothing (no API keys), a fresh temporary working folder;
 * an audit hook (defence in depth, and the only guard left in the fallback): refuses sockets,
-  subprocesses, ``os.system``, ``exec*``/``fork``, ctypes and writes outside the working folder.
+  subprocesses, ``os.system``, ``exec*``/``fork`` and writes outside the working folder
+  (ctypes stays allowed: numpy needs it, and it can step past the hook: the outer layers hold).
 
 Returns a :class:`SandboxResult`; never raises for anything the program does.
 """
@@ -119,7 +120,7 @@ import os as _os, sys as _sys
 def _wavecurate_guard():
     root = _os.path.realpath(_os.getcwd())
     deny = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-            "os.fork", "os.forkpty", "pty.", "ctypes.", "os.kill", "os.killpg", "signal.pthread_kill")
+            "os.fork", "os.forkpty", "pty.", "os.kill", "os.killpg", "signal.pthread_kill")
     paths = {"os.remove": 0, "os.rename": 0, "os.rmdir": 0, "os.mkdir": 0, "os.chmod": 0,
              "os.chown": 0, "os.truncate": 0, "os.symlink": 1, "os.link": 1, "shutil.rmtree": 0}
     allow_fork = ALLOW_FORK
@@ -236,6 +237,10 @@ def run_python(
         work = base / "work"
         work.mkdir()
         guard = _GUARD.replace("ALLOW_FORK", repr(allow_fork)) if limits.audit_hook else ""
+        if interpreter() != sys.executable:
+            # the system Python still sees this environment's packages (a sample may import them)
+            paths = [p for p in sys.path if p.endswith("site-packages") and _world_readable(p)]
+            guard = f"import sys as _s; _s.path.extend({paths!r}); del _s\n" + guard
         (work / "main.py").write_text(guard + "\n" + program, encoding="utf-8")
         for name, text in (files or {}).items():
             (work / name).write_text(text, encoding="utf-8")
