@@ -40,7 +40,7 @@ class VerifyConfig:
     """Engine settings: the sandbox limits, the inputs wanted, the pass threshold."""
 
     limits: Limits = field(default_factory=Limits)
-    max_inputs: int = 10
+    max_inputs: int = 24
     min_inputs: int = 3
 
 

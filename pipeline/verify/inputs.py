@@ -23,7 +23,7 @@ Draw = Callable[[random.Random], Any]
 _INTS = [0, 1, -1, 2, 3, 5, 7, 10, 16, 100]
 _FLOATS = [0.0, 1.0, 0.5, -2.25, 3.75, 1e-3, 100.0]
 _STRS = ["", "a", "abc", "Hello World", "  two  spaces ", "a,b,c", "line1\nline2", "x_y-z 9"]
-_PROFILES = ["int", "float", "str", "list"]
+_PROFILES = ["int", "float", "str", "list", "bytes"]
 _NAME_HINTS: list[tuple[str, str]] = [
     (
         r"^(s|st|text|string|name|line|word|prefix|suffix|sep|char|ch|path|fmt|pattern|key)s?$",
