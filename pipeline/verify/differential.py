@@ -14,6 +14,8 @@ Rules (issue 10):
 * code_summarization and everything not Python→Python: ``not_applicable``.
 
 Inputs on which the reference is not deterministic (two runs disagree) are dropped.
+The harness stops starting new inputs once half the CPU/wall limit is spent and decides on the
+inputs done (a slow but honest reference is not killed mid-run).
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ def verify_instance(job: ExecJob, config: VerifyConfig = VerifyConfig()) -> Exec
         "buggy": job.buggy_code if repair else None,
         "inputs": [{"call": i.call, "setup": i.setup} for i in inputs],
         "per_call_s": config.limits.per_call_s,
+        # stop starting inputs well before the sandbox's CPU or wall limit would kill the run
+        "budget_s": 0.5 * min(config.limits.cpu_s, config.limits.wall_s),
     }
     result = run_python(_HARNESS, config.limits, files={"job.json": json.dumps(payload)})
     return _decide(result, inputs, repair, config)

@@ -14,6 +14,7 @@ import json
 import math
 import signal
 import sys
+import time
 import types
 from itertools import islice
 from typing import Any
@@ -139,7 +140,11 @@ def main() -> None:
             emit({"load": side, "error": err})
         else:
             sides[side] = fn
+    started = time.monotonic()
     for i, item in enumerate(job["inputs"]):
+        if time.monotonic() - started > job["budget_s"]:
+            emit({"budget_spent_at": i})  # decide on the inputs done rather than be killed
+            break
         row: dict[str, Any] = {"i": i}
         emit({"start": "ref", "i": i})
         row["ref"], expected = call(ref, ref_ns, item, limit)
