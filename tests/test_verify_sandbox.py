@@ -185,3 +185,14 @@ def test_the_fallback_fork_bomb_is_capped_and_reaped() -> None:
     result = run_python(bomb, limits, allow_fork=True)
     assert result.reason is not None
     assert _sandbox_processes() == []
+
+
+def test_a_results_file_swapped_for_a_symlink_is_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text('{"leaked": true}\n')
+    os.chmod(tmp_path, 0o755)
+    os.chmod(secret, 0o644)  # readable even to the run: it still must not come back as its events
+    program = f"import os\nos.remove('result.jsonl')\nos.symlink({str(secret)!r}, 'result.jsonl')\n"
+    result = run_python(program, Limits(audit_hook=False))
+    assert result.exit_code == 0, result.stderr
+    assert result.events == []

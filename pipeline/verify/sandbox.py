@@ -185,18 +185,14 @@ def interpreter() -> str:
     return sys.executable
 
 
-def _preexec(limits: Limits, uid: int | None, status_fd: int | None) -> None:
-    """Runs in the child between fork and exec: own session, rlimits, then (fallback) drop uid."""
-    os.setsid()
-    if status_fd is not None:
-        os.dup2(status_fd, 3)  # the wrapper shell reports the program's status on fd 3
+def _preexec(limits: Limits, uid: int | None) -> None:
+    """Only where ``prlimit`` is missing: rlimits (and the uid drop) between fork and exec."""
     mb = 1024 * 1024
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb, limits.file_mb * mb))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if uid is not None:
-        # fallback path, root caller: drop to the run's own uid here (no namespace to do it in)
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
@@ -209,11 +205,17 @@ def _next_uid() -> int:
 
 
 def _read_bounded(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``path``; never follows a symlink (the run may plant one in its
+    folder pointing at a file only the caller may read)."""
     try:
-        with path.open("rb") as fh:
-            return fh.read(limit)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return b""
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            return fh.read(limit) if os.path.isfile(path) else b""
+        except OSError:
+            return b""
 
 
 def run_python(
@@ -259,6 +261,15 @@ def run_python(
         }
         python = [interpreter(), "-I", "main.py"]
         namespaced = mech.startswith("namespaces")
+        prlimit = shutil.which("prlimit")
+        mb = 1024 * 1024
+        rlimits = [
+            f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}",
+            f"--as={limits.memory_mb * mb}",
+            f"--fsize={limits.file_mb * mb}",
+            "--core=0",
+        ]
+        user: int | None = None
         if namespaced:
             unshare = shutil.which("unshare") or "unshare"
             flags = ["--net", "--pid", "--ipc", "--uts", "--mount", "--fork", "--kill-child"]
@@ -269,24 +280,33 @@ def run_python(
                 if uid is not None
                 else ""
             )
-            # inside the namespaces, still root: the run's folder becomes /tmp, private tmpfs over
-            # the other world-writable folders, the NPROC limit (root ignores it, the run's uid
-            # does not), then drop to the run's uid.
+            # inside the namespaces, still root: open the status file beside (not in) the run's
+            # folder, make the run's folder /tmp, private tmpfs over the other world-writable
+            # folders, the NPROC limit (root ignores it, the run's uid does not), drop to the
+            # run's uid; the program's exit status goes to fd 3, which the program never holds.
             script = (
+                'exec 3>"$PWD/../status" || exit 96; '
                 'mount --bind "$PWD" /tmp && cd /tmp && export HOME=/tmp || exit 97; '
                 "for d in /var/tmp /dev/shm /run/lock; do "
                 "[ -d $d ] && mount -t tmpfs -o size=8m,mode=1777 tmpfs $d; done; "
                 + drop
-                # the program's status goes to fd 3, which the program itself never holds
                 + '"$@" 3>&-; echo $? >&3'
             )
             argv = [unshare, *flags, "--", "/bin/sh", "-c", script, "sandbox", *python]
-            preexec_uid = None
         else:
             argv = python
-            preexec_uid = uid
+            if uid is not None:
+                user = uid  # subprocess drops to it before exec; prlimit then lowers NPROC
+                rlimits.append(f"--nproc={limits.processes}")
+        # rlimits through util-linux's prlimit, so no Python runs between fork and exec (a
+        # preexec_fn is unsafe while other threads run, and verify_many runs sandboxes in threads)
+        preexec = None
+        if prlimit is not None:
+            argv = [prlimit, *rlimits, "--", *argv]
+        else:
+            preexec = functools.partial(_preexec, limits, user)
+            user = None
         timed_out = False
-        status_r, status_w = os.pipe()
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = subprocess.Popen(
                 argv,
@@ -295,12 +315,12 @@ def run_python(
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                preexec_fn=functools.partial(
-                    _preexec, limits, preexec_uid, status_w if namespaced else None
-                ),
-                pass_fds=(3,) if namespaced else (),
+                start_new_session=True,
+                user=user,
+                group=user,
+                extra_groups=[] if user is not None else None,
+                preexec_fn=preexec,
             )
-            os.close(status_w)
             try:
                 proc.wait(timeout=limits.wall_s)
             except subprocess.TimeoutExpired:
@@ -310,19 +330,14 @@ def run_python(
                 proc.wait()
             _kill_group(proc.pid)
         code = proc.returncode
-        with os.fdopen(status_r, "rb") as status_pipe:
-            status_text = status_pipe.read(32).decode("ascii", "replace").strip()
-        if mech.startswith("namespaces"):
+        status_text = _read_bounded(base / "status", 32).decode("ascii", "replace").strip()
+        if namespaced:
             # the shell saw the program's own status (128+n: killed by signal n); without it
             # (killed on the wall clock) keep unshare's
             code = int(status_text) if status_text.isdigit() else code
         cap = limits.output_kb * 1024
         events: list[dict[str, Any]] = []
-        raw = (
-            _read_bounded(work / RESULT_FILE, 4 * 1024 * 1024)
-            if (work / RESULT_FILE).is_file()
-            else b""
-        )
+        raw = _read_bounded(work / RESULT_FILE, 4 * 1024 * 1024)
         for line in raw.decode("utf-8", "replace").splitlines():
             try:
                 item = json.loads(line)
