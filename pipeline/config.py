@@ -46,6 +46,17 @@ def _help(text: str) -> dict[str, str]:
     return {"help": text}
 
 
+def _run_only(text: str) -> dict[str, Any]:
+    """Metadata of a run-time option (`--force`, `--limit`...): set by the caller with
+    `dataclasses.replace`, never written by `render_default`, rejected in `wavecurate.toml`, and
+    left out of `config_hash`."""
+    return {"help": text, "run_only": True}
+
+
+def is_run_only(f: dataclasses.Field[Any]) -> bool:
+    return bool(f.metadata.get("run_only"))
+
+
 @dataclass
 class SourcesConfig:
     stdlib: bool = field(
@@ -303,24 +314,42 @@ class Config:
             sections[name] = _build_section(SECTIONS[name], value, f"{origin}: [{name}]")
         return cls(**sections)
 
-    def section_hash(self, *names: str) -> str:
-        """A short hash of the named sections: what a stage's output depends on."""
-        return config_hash({n: dataclasses.asdict(getattr(self, n)) for n in names})
+
+def settings(obj: Any) -> Any:
+    """`obj` as JSON-able data, dataclasses as dicts without their run-only fields."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: settings(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if not is_run_only(f)
+        }
+    if isinstance(obj, dict):
+        return {str(k): settings(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [settings(v) for v in obj]
+    return obj
 
 
 def config_hash(*parts: Any) -> str:
-    """A short, stable hash of settings: dataclass sections and JSON-able values, in order.
+    """The one settings-and-inputs hash: 16 hex digits of sha256 over `parts`, in order.
 
-    Stages record it with their runs and compare it to decide whether they must redo work.
+    Parts are config sections (dataclasses, run-only fields left out) and JSON-able values (the
+    inputs a stage's output depends on). `Workspace.stage` records it with the run and compares it
+    to the stored stage state to decide whether a stage's work is current.
     """
-    payload = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts]  # type: ignore[arg-type]
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    payload = json.dumps(settings(list(parts)), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def _build_section(cls: type, values: dict[str, Any], where: str) -> Any:
     hints = get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = {f.name for f in dataclasses.fields(cls) if not is_run_only(f)}
+    run_only = {f.name for f in dataclasses.fields(cls) if is_run_only(f)}
     for key, value in values.items():
+        if key in run_only:
+            raise ConfigError(
+                f"{where} {key!r} is a run-time option (a command-line flag), not a setting"
+            )
         if key not in known:
             raise ConfigError(f"{where} unknown key {key!r} (known: {', '.join(sorted(known))})")
         _check_type(hints[key], value, f"{where} {key}")
@@ -376,6 +405,8 @@ def render_default() -> str:
         out += ["", f"[{name}]"]
         nested: list[str] = []
         for f in dataclasses.fields(section):
+            if is_run_only(f):
+                continue
             value = getattr(section, f.name)
             comment = f"# {f.metadata.get('help', '')}"
             if isinstance(value, dict) and value and isinstance(next(iter(value.values())), dict):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_export_helpers import add_instance, add_judge, bag_of_words, make_corpus
 
-from pipeline.config import Config, DecontaminateConfig
+from pipeline.config import DecontaminateConfig
 from pipeline.stages.decontaminate import (
     HISTOGRAM_BINS,
     BenchmarkError,
@@ -196,13 +196,37 @@ def test_embedding_signal_and_leakage_report(
     assert curated["mean"] < generated["mean"]
 
 
-def test_config_may_be_the_whole_config_and_an_empty_workspace_works(ws: Workspace) -> None:
-    result = decontaminate(ws, encode=bag_of_words, cfg=Config())
+def test_an_empty_workspace_works(ws: Workspace) -> None:
+    result = decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig())
     assert result["instances"] == 0
     empty = result["leakage"]["benchmarks"]["humaneval"]["curated"]
     assert empty == {"count": 0, "mean": None, "median": None, "max": None,
                      "above_threshold": 0, "histogram": [0] * 20}  # fmt: skip
     assert ws.last_runs()[-1]["stage"] == "decontaminate"
+
+
+def test_a_second_run_with_nothing_new_does_nothing(
+    ws: Workspace, humaneval: dict[str, BenchmarkItem]
+) -> None:
+    make_corpus(ws)
+    _contaminate(ws, humaneval)
+    first = decontaminate(ws, encode=bag_of_words, model_name="bow")
+    assert first["current"] is False and first["flagged"] == 3
+    runs = ws.db.execute("SELECT COUNT(*) FROM runs WHERE stage = 'decontaminate'").fetchone()[0]
+
+    again = decontaminate(ws, encode=bag_of_words, model_name="bow")
+    assert again["current"] is True and "flagged" not in again
+    assert again["leakage"] == first["leakage"]  # the stored report, not recomputed
+    after = ws.db.execute("SELECT COUNT(*) FROM runs WHERE stage = 'decontaminate'").fetchone()[0]
+    assert after == runs  # no run recorded
+
+    # a new instance, another setting, or --force makes it work again
+    add_instance(ws, "n9", instruction=humaneval["HumanEval/5"].prompt, output="pass")
+    assert decontaminate(ws, encode=bag_of_words, model_name="bow")["current"] is False
+    assert decontaminate(ws, encode=bag_of_words, model_name="bow")["current"] is True
+    assert decontaminate(ws, encode=None)["current"] is False
+    assert decontaminate(ws, encode=None, force=True)["current"] is False
+    assert decontaminate(ws, encode=None)["current"] is True
 
 
 @pytest.mark.slow

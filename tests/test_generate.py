@@ -82,10 +82,10 @@ def test_offline_generate_makes_one_instance_per_sample_and_resumes(ws: Workspac
             assert r["status"] == "skipped" and "cannot translate" in r["error"]
         assert json.loads(r["few_shot_ids"]), "the examples used are recorded"
     again = generate_instances(ws, OfflineGenerator(), cfg=cfg, llm=llm, model="offline")
-    assert again.counts["to_generate"] == 0 and again.counts["calls"] == 0
+    assert again.counts["to_generate"] == 0 and again.counts["current"] is True  # no run
     assert rows(ws) == made
     last = ws.last_runs()[-1]
-    assert last["stage"] == "generate" and last["counts"]["already_done"] == len(ids)
+    assert last["stage"] == "generate" and last["counts"]["already_done"] == 0  # the first run
 
 
 def test_generation_output_carries_the_inferred_imports(ws: Workspace) -> None:
@@ -133,7 +133,11 @@ def test_anthropic_generate_records_tokens_cost_and_makes_no_call_when_done(
     assert report.counts["cache_read_tokens"] > 0
     before = len(fake.requests)
     again = generate_instances(ws, remote(fake), cfg=cfg, llm=LLMConfig(), model=MODEL)
-    assert len(fake.requests) == before and again.counts["calls"] == 0
+    assert (
+        len(fake.requests) == before
+        and again.counts["current"] is True
+        and "calls" not in again.counts
+    )
     f = funnel(ws)
     assert f["instances"] == len(ids) and f["cost_usd"] == pytest.approx(cost, abs=1e-6)
 

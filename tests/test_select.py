@@ -14,10 +14,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.metrics import pairwise_distances
 
-from pipeline import kcenter_greedy
 from pipeline.records import Sample
 from pipeline.stages.embed import kept_texts
-from pipeline.stages.select import _kcenter_torch, _resolve_device, resolve_k, select_coreset
+from pipeline.stages.select import (
+    _kcenter_torch,
+    _resolve_device,
+    kcenter_greedy,
+    resolve_k,
+    select_coreset,
+)
 from pipeline.store import Workspace
 from pipeline.store.samples import insert_samples, set_dropped
 from pipeline.store.status import funnel

@@ -7,7 +7,7 @@ import dataclasses
 import time
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, fail, open_workspace
+from pipeline.cli.common import add_workspace_arg, fail, open_workspace, tqdm_progress
 
 
 def add_parser(sub: Any) -> None:
@@ -64,7 +64,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if args.device is not None:
         cfg = dataclasses.replace(cfg, device=args.device)
     try:
-        result = embed_samples(ws, lambda: load_model(cfg), cfg=cfg, progress=True)
+        result = embed_samples(ws, lambda: load_model(cfg), cfg=cfg, progress=tqdm_progress)
     except (ValueError, OSError) as e:
         return fail(str(e))
     if result.embedded == 0:
@@ -91,7 +91,7 @@ def cmd_select(args: argparse.Namespace) -> int:
             seed=args.seed,
             extend=args.extend,
             exact=True if args.exact else None,
-            progress=True,
+            progress=tqdm_progress,
         )
     except (EmbeddingsMissing, ValueError) as e:
         return fail(str(e))

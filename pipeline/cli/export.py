@@ -93,15 +93,19 @@ def cmd_decontaminate(args: argparse.Namespace) -> int:
 
 
 def _encoder(ws: Any) -> Any:
-    """An `encode(texts)` over the workspace's embedding model (loaded here, once)."""
+    """An `encode(texts)` over the workspace's embedding model (loaded on the first call, once:
+    a run with nothing new to check never loads it)."""
     import numpy as np
 
     from pipeline import embedding
 
     cfg = ws.config.embed
-    model = embedding.load_model(cfg)
+    models: list[Any] = []
 
     def encode(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        if not models:
+            models.append(embedding.load_model(cfg))
+        model = models[0]
         vectors: np.ndarray[Any, np.dtype[np.float32]] = embedding.encode(
             model, texts, batch_size=cfg.batch_size, progress=sys.stderr.isatty()
         )
@@ -112,6 +116,8 @@ def _encoder(ws: Any) -> Any:
 
 def format_result(result: dict[str, Any], seconds: float) -> str:
     """What `decontaminate` prints for people."""
+    if result.get("current"):
+        return "decontaminate: nothing new since the last run (instances, benchmarks, settings)"
     against = ", ".join(f"{k} ({v:,} items)" for k, v in result["benchmark_items"].items())
     lines = [
         f"decontaminate: {result['instances']:,} instances against {against} in {seconds:.1f} s",

@@ -10,7 +10,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json, progress
+from pipeline.cli.common import (
+    add_workspace_arg,
+    fail,
+    open_workspace,
+    print_json,
+    tqdm_progress,
+)
 from pipeline.config import Config, LLMConfig
 from pipeline.llm.base import Provider
 from pipeline.llm.stage import StageReport
@@ -200,7 +206,7 @@ def _run_stage(args: argparse.Namespace, stage: str, role: str, run: Any) -> int
         report = run(
             ws, provider, cfg=section, llm=cfg.llm, model=model,
             retry_failed=args.retry_failed, limit=args.limit, dry_run=args.dry_run,
-            progress=progress,
+            progress=tqdm_progress,
         )  # fmt: skip
     except ValueError as e:
         return fail(str(e))

@@ -4,39 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from pipeline.llm.base import Provider, ProviderStop, Request
 from pipeline.llm.cache import CallResult, CallStats, plan_calls, run_calls
 from pipeline.llm.cost import call_cost, estimate_tokens
-from pipeline.store import Run, Workspace
+from pipeline.progress import Bar, Progress, no_progress
+from pipeline.store import StageRun, Workspace
 
-
-class Bar(Protocol):
-    """The part of a tqdm bar a stage uses."""
-
-    def update(self, n: int = 1) -> Any: ...
-    def close(self) -> Any: ...
-
-
-ProgressFactory = Callable[..., Bar]
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
+__all__ = ["Bar", "Estimate", "Progress", "StageReport", "no_progress"]
 
 # the shortest prefix the Messages API caches (Sonnet and Opus; Haiku needs 2048)
 MIN_CACHED_TOKENS = 1024
-
-
-def no_progress(**kwargs: Any) -> Bar:
-    """A progress factory that shows nothing (the default for stages called from code)."""
-    return _NoBar()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +48,7 @@ class StageReport:
 
 def run_stage_calls(
     ws: Workspace,
-    run: Run,
+    run: StageRun,
     provider: Provider,
     requests: Sequence[Request],
     on_result: Callable[[int, CallResult], None],

@@ -19,7 +19,6 @@ given, the leakage report: metric `"leakage"` (shape in `leakage_report`).
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
 import importlib.util
@@ -34,10 +33,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.config import Config, DecontaminateConfig
+from pipeline.config import DecontaminateConfig
 from pipeline.store import Workspace
-from pipeline.store.export import exportable_ids, instance_texts
-from pipeline.store.flags import Flag, flagged_instance_ids, replace_flags
+from pipeline.store.export import accepted_ids, exportable_ids, instance_texts
+from pipeline.store.flags import (
+    Flag,
+    clearances_by_instance,
+    flagged_instance_ids,
+    replace_flags,
+)
 
 __all__ = [
     "HISTOGRAM_BINS",
@@ -293,18 +297,21 @@ def _embedding_signal(
 
 
 # -- the stage --------------------------------------------------------------------------------
-def _config_hash(cfg: DecontaminateConfig, model: str, embedding: bool) -> str:
-    payload = {"cfg": dataclasses.asdict(cfg), "model": model, "embedding": embedding}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+def _digest(lines: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
 
 
 def decontaminate(
     ws: Workspace,
     *,
     encode: Encode | None,
-    cfg: Config | DecontaminateConfig | None = None,
+    cfg: DecontaminateConfig | None = None,
     items: Iterable[BenchmarkItem] | None = None,
     model_name: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Flag generated instances that overlap benchmark items; store flags and metric "leakage".
 
@@ -313,10 +320,10 @@ def decontaminate(
     `[decontaminate]`; `items` to `load_benchmarks(cfg)`; `model_name` (recorded in the report)
     to `[embed] model`. Returns counts: instances, benchmark_items {name: n}, ngram_flags,
     embedding_flags, flagged_instances (any flag), flagged (not cleared), cleared, embedding
-    (bool), leakage (the report, or None).
+    (bool), leakage (the report, or None), current (True: the instances, benchmarks, reviews
+    and settings are those of the last complete run, so nothing was redone and the other counts
+    are absent).
     """
-    if isinstance(cfg, Config):
-        cfg = cfg.decontaminate
     cfg = cfg or ws.config.decontaminate
     model = model_name if model_name is not None else ws.config.embed.model
     bench = list(items) if items is not None else load_benchmarks(cfg, ws.root)
@@ -325,8 +332,19 @@ def decontaminate(
             "no benchmark to check against: set `humaneval = true` or name files in "
             "`benchmarks` in [decontaminate]"
         )
-    with ws.run("decontaminate", _config_hash(cfg, model, encode is not None)) as run:
-        texts = instance_texts(ws)
+    texts = instance_texts(ws)
+    cleared = clearances_by_instance(ws)
+    inputs = {
+        "model": model,
+        "embedding": encode is not None,
+        "benchmarks": _digest(f"{b.benchmark}\0{b.item_id}\0{b.text}" for b in bench),
+        "instances": _digest(f"{t.id}\0{t.instruction}\0{t.input}\0{t.output}" for t in texts),
+        "accepted": _digest(sorted(accepted_ids(ws))),
+        "cleared": _digest(sorted(cleared)),
+    }
+    with ws.stage("decontaminate", cfg, inputs, force=force) as run:
+        if run.current:
+            return {"current": True, "leakage": ws.get_metric("leakage")}
         flags: list[Flag] = []
         index = NgramIndex(bench, cfg.ngram)
         for inst in texts:
@@ -380,5 +398,4 @@ def decontaminate(
                 for name, r in report["benchmarks"].items()
             }
         run.counts.update(counts)
-    ws.set_stage_hash("decontaminate", _config_hash(cfg, model, encode is not None))
-    return {**counts, "leakage": report}
+    return {**counts, "leakage": report, "current": False}

@@ -9,17 +9,17 @@ in chunks, so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from pipeline.config import EmbedConfig
 from pipeline.embedding import encode, model_key
+from pipeline.progress import Progress, no_progress
 from pipeline.store import Workspace
 from pipeline.store.samples import StoredSample, iter_samples
 from pipeline.store.vectors import (
@@ -62,6 +62,7 @@ class EmbedResult:
     kept: int
     model_key: str
     seconds: float
+    current: bool = False
 
 
 def sample_text(sample: StoredSample, mode: str) -> str:
@@ -101,14 +102,15 @@ def embed_samples(
     model: SentenceTransformer | Callable[[], SentenceTransformer],
     *,
     cfg: EmbedConfig | None = None,
-    progress: bool = False,
+    progress: Progress = no_progress,
 ) -> EmbedResult:
     """Embed every kept sample whose text has no vector yet under `cfg`'s model key.
 
     `model` is `load_model(cfg)` or a function returning it, called only when there is
     something to embed (so a run with nothing to do never loads the model).
     `cfg` defaults to the workspace's `[embed]`. Sets the `embedded` metric ({"model_key",
-    "count"}) and records a `runs` row. `progress` shows a bar in rows per second on stderr.
+    "count"}) and records a `runs` row; a run whose kept texts and settings are those of the
+    last complete run records nothing and returns `current=True`. `progress` counts rows.
     """
     cfg = cfg or ws.config.embed
     if cfg.text not in TEXT_MODES:
@@ -116,38 +118,31 @@ def embed_samples(
     if cfg.batch_size < 1:
         raise ValueError(f"embed.batch_size must be positive, got {cfg.batch_size}")
     key = model_key(cfg)
-    with ws.run("embed", config_hash=ws.config.section_hash("embed")) as run:
-        vectors = open_vectors(ws, key)
-        forgotten = drop_rows_from(ws, key, 0 if vectors is None else int(vectors.shape[0]))
-        ids, hashes, texts = kept_texts(ws, cfg.text)
+    vectors = open_vectors(ws, key)
+    forgotten = drop_rows_from(ws, key, 0 if vectors is None else int(vectors.shape[0]))
+    ids, hashes, texts = kept_texts(ws, cfg.text)
+    inputs = {"model_key": key, "texts": text_hash("\n".join(hashes))}
+    with ws.stage("embed", cfg, inputs, force=bool(forgotten)) as run:
+        if run.current:
+            return EmbedResult(0, len(ids), len(ids), key, 0.0, current=True)
         have = lookup_rows(ws, key, texts)
         todo = [h for h in texts if h not in have]
-        bar: Any = None
         encoder = _resolve_model(model) if todo else None
-        if progress and todo:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=len(todo), unit="row", desc="embed", file=sys.stderr,
-                dynamic_ncols=True, mininterval=0.5,
-            )  # fmt: skip
+        bar = progress(total=len(todo), unit="row", desc="embed")
         started = time.perf_counter()
         try:
             for start in range(0, len(todo), CHUNK_ROWS):
                 chunk = todo[start : start + CHUNK_ROWS]
                 assert encoder is not None
                 vecs = encode(
-                    encoder,
-                    [texts[h] for h in chunk],
-                    batch_size=cfg.batch_size,
-                    on_batch=None if bar is None else bar.update,
-                )
+                    encoder, [texts[h] for h in chunk], batch_size=cfg.batch_size,
+                    on_batch=bar.update,
+                )  # fmt: skip
                 first = append_vectors(ws, key, vecs)
                 insert_embedding_rows(ws, key, [(h, first + i) for i, h in enumerate(chunk)])
                 run.counts["embedded"] = start + len(chunk)
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         seconds = time.perf_counter() - started
         cached = sum(1 for h in hashes if h in have)
         run.counts.update(

@@ -26,8 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
-from pipeline.config import SECTIONS, DecontaminateConfig
+from pipeline.config import DecontaminateConfig, config_hash
 from pipeline.store import Workspace
 from pipeline.store.export import (
     EDITABLE_FIELDS,
@@ -38,6 +37,7 @@ from pipeline.store.export import (
 )
 from pipeline.store.flags import clearances_by_instance, flags_by_instance
 from pipeline.store.status import funnel
+from pipeline.version import __version__
 
 __all__ = [
     "FORMATS",
@@ -359,7 +359,7 @@ def _manifest(
             "judge": sorted({str(r["judge_model"]) for r in selected if r["judge_model"]}),
             "embedding": cfg.embed.model,
         },
-        "config_hash": cfg.section_hash(*SECTIONS),
+        "config_hash": config_hash(cfg),
         "schema_version": ws.schema_version,
         "wavecurate_version": __version__,
     }

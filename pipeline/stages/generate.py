@@ -17,19 +17,14 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.config import GenerateConfig, LLMConfig, config_hash
+from pipeline.config import GenerateConfig, LLMConfig
 from pipeline.llm.base import Provider, Request
 from pipeline.llm.cache import CallResult
 from pipeline.llm.cost import estimate_tokens
 from pipeline.llm.parse import parse_generation
 from pipeline.llm.render import generation_request
-from pipeline.llm.stage import (
-    ProgressFactory,
-    StageReport,
-    estimate_calls,
-    no_progress,
-    run_stage_calls,
-)
+from pipeline.llm.stage import StageReport, estimate_calls, run_stage_calls
+from pipeline.progress import Progress, no_progress
 from pipeline.prompts import Example, PromptSet, load_prompts
 from pipeline.records import InstanceStatus, Task
 from pipeline.stages.tasks import check_mix, draw_target_language, draw_task, rule_violations
@@ -202,7 +197,7 @@ def generate_instances(
     retry_failed: bool = False,
     limit: int | None = None,
     dry_run: bool = False,
-    progress: ProgressFactory = no_progress,
+    progress: Progress = no_progress,
 ) -> StageReport:
     """Generate the instances still missing for the coreset; see the module docstring.
 
@@ -226,15 +221,28 @@ def generate_instances(
 
     def on_result(index: int, result: CallResult) -> None:
         row = _instance(items[index], result, provider, prompts)
-        upsert_instance(ws.db, row)
+        upsert_instance(ws, row)
         statuses[row.status] += 1
 
-    bar = progress(total=len(items), desc="generate", unit="sample")
-    with ws.run("generate", config_hash(cfg, llm)) as run:
+    # current when the coreset, the prompts and the settings are those of the last complete run
+    inputs = {
+        "model": model,
+        "prompts": prompts.version,
+        "coreset": _digest([r[1] for r in coreset_rows(ws)]),
+    }
+    with ws.stage("generate", (cfg, llm), inputs, force=retry_failed) as run:
+        if run.current:
+            return StageReport(counts={**plan_counts, "current": True})
+        bar = progress(total=len(items), desc="generate", unit="sample")
         report = run_stage_calls(
             ws, run, provider, requests, on_result, llm=llm, refresh=refresh, bar=bar
         )
+        run.complete = not report.stopped and limit is None
         run.counts.update(plan_counts)
         run.counts.update(statuses)
         report.counts = dict(run.counts)
     return report
+
+
+def _digest(ids: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()

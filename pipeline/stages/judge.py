@@ -10,22 +10,24 @@ recorded as a failed judgment with the raw text; `--retry-failed` retries those.
 
 from __future__ import annotations
 
-from pipeline.config import JudgeConfig, LLMConfig, config_hash
+import hashlib
+
+from pipeline.config import JudgeConfig, LLMConfig
 from pipeline.llm.base import Provider
 from pipeline.llm.cache import CallResult
 from pipeline.llm.parse import parse_judgment
 from pipeline.llm.render import Draft, judge_request
-from pipeline.llm.stage import (
-    ProgressFactory,
-    StageReport,
-    estimate_calls,
-    no_progress,
-    run_stage_calls,
-)
+from pipeline.llm.stage import StageReport, estimate_calls, run_stage_calls
+from pipeline.progress import Progress, no_progress
 from pipeline.prompts import PromptSet, load_prompts
 from pipeline.records import Task, Verdict
 from pipeline.store import Workspace
-from pipeline.store.instances import JudgeItem, instances_to_judge, record_judgment
+from pipeline.store.instances import (
+    JudgeItem,
+    instances_to_judge,
+    ok_instance_ids,
+    record_judgment,
+)
 from pipeline.store.llm import cost_summary
 
 
@@ -53,7 +55,7 @@ def _record(
             passed = all(c.passed for c in parsed.value)
             verdict = (Verdict.ACCEPT if passed else Verdict.REJECT).value
     record_judgment(
-        ws.db,
+        ws,
         item.id,
         verdict=verdict,
         status="ok" if verdict else "failed",
@@ -79,7 +81,7 @@ def judge_instances(
     retry_failed: bool = False,
     limit: int | None = None,
     dry_run: bool = False,
-    progress: ProgressFactory = no_progress,
+    progress: Progress = no_progress,
 ) -> StageReport:
     """Judge the instances still unjudged; see the module docstring.
 
@@ -116,8 +118,13 @@ def judge_instances(
         outcome = _record(ws, items[index], result, provider, prompts, rendered[index], model)
         verdicts[outcome] += 1
 
-    bar = progress(total=len(items), desc="judge", unit="instance")
-    with ws.run("judge", config_hash(cfg, llm)) as run:
+    # current when the generated instances and the settings are those of the last complete run
+    inputs = {"model": model, "prompts": prompts.version, "instances": _digest(ok_instance_ids(ws))}
+    with ws.stage("judge", (cfg, llm), inputs, force=retry_failed) as run:
+        if run.current:
+            return StageReport(counts={**plan_counts, "current": True})
+        run.complete = limit is None
+        bar = progress(total=len(items), desc="judge", unit="instance")
         report = run_stage_calls(
             ws, run, provider, requests, on_result, llm=llm, refresh=refresh, bar=bar
         )
@@ -130,4 +137,9 @@ def judge_instances(
             cost_per_accepted_usd=costs["cost_per_accepted_usd"],
         )
         report.counts = dict(run.counts)
+        run.complete = run.complete and not report.stopped
     return report
+
+
+def _digest(ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.config import config_hash
+from pipeline.progress import Bar, Progress, no_progress
 from pipeline.store import Workspace
 
 __all__ = ["KCenterResult", "SelectResult", "kcenter_greedy", "resolve_k", "select_coreset"]
@@ -289,7 +289,7 @@ def select_coreset(
     extend: bool = False,
     exact: bool | None = None,
     device: str = "auto",
-    progress: bool = False,
+    progress: Progress = no_progress,
 ) -> SelectResult:
     """Select a coreset of the kept samples' embeddings with KCenterGreedy and store it.
 
@@ -347,26 +347,14 @@ def select_coreset(
         return SelectResult(len(existing), 0, n, radius, skipped=True)
 
     with ws.run("select", config_hash=state) as run:
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=size, unit="pick", file=sys.stderr, dynamic_ncols=True, mininterval=0.5
-            )
+        bar = progress(total=size, desc="select", unit="pick")
         started = time.perf_counter()
         try:
             result = kcenter_greedy(
-                x,
-                size,
-                first=first,
-                exact=exact,
-                device=device,
-                on_pick=None if bar is None else _ticker(bar),
+                x, size, first=first, exact=exact, device=device, on_pick=_ticker(bar)
             )
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         seconds = time.perf_counter() - started
         rows = [
             (rank, ids[int(i)], float(r))
@@ -382,7 +370,7 @@ def select_coreset(
     return SelectResult(size, added, n, rows[-1][2], skipped=False, seconds=seconds)
 
 
-def _ticker(bar: Any) -> Callable[[int], None]:
+def _ticker(bar: Bar) -> Callable[[int], None]:
     def tick(_picks: int) -> None:
         bar.update(1)
 
