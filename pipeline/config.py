@@ -90,6 +90,7 @@ class FilterConfig:
         default=256, metadata=_help("MinHash permutations (BigCode used 256)")
     )
     shingle_size: int = field(default=5, metadata=_help("tokens per shingle for MinHash"))
+    force: bool = field(default=False, metadata=_run_only("redo the work even if it is current"))
 
 
 @dataclass
@@ -139,6 +140,10 @@ class SelectConfig:
             "(k-means++ costs about N*k*(2+ln k) distances: minutes at 100k samples, k=5000)"
         ),
     )
+    extend: bool = field(
+        default=False, metadata=_run_only("keep the stored coreset, in order, and grow it to k")
+    )
+    device: str = field(default="auto", metadata=_run_only("auto (cuda when present), cpu or cuda"))
 
 
 @dataclass
@@ -149,6 +154,7 @@ class ProjectConfig:
     n_neighbors: int = field(default=15, metadata=_help("UMAP n_neighbors"))
     min_dist: float = field(default=0.1, metadata=_help("UMAP min_dist"))
     seed: int = field(default=0, metadata=_help("UMAP random_state"))
+    force: bool = field(default=False, metadata=_run_only("redo the work even if it is current"))
 
 
 @dataclass
@@ -168,6 +174,13 @@ class GenerateConfig:
     max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
     batch: bool = field(
         default=False, metadata=_help("anthropic: use the Message Batches API (half price, slower)")
+    )
+    retry_failed: bool = field(
+        default=False, metadata=_run_only("retry the failed ones (no answer from the cache)")
+    )
+    limit: int | None = field(default=None, metadata=_run_only("take only the first N"))
+    dry_run: bool = field(
+        default=False, metadata=_run_only("make no call, write nothing: estimate the cost")
     )
 
 
@@ -195,6 +208,13 @@ class JudgeConfig:
     max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
     batch: bool = field(
         default=False, metadata=_help("anthropic: use the Message Batches API (half price, slower)")
+    )
+    retry_failed: bool = field(
+        default=False, metadata=_run_only("retry the failed ones (no answer from the cache)")
+    )
+    limit: int | None = field(default=None, metadata=_run_only("take only the first N"))
+    dry_run: bool = field(
+        default=False, metadata=_run_only("make no call, write nothing: estimate the cost")
     )
 
 
@@ -256,6 +276,7 @@ class DecontaminateConfig:
     similarity_threshold: float = field(
         default=0.9, metadata=_help("flag when nearest-neighbour cosine reaches this")
     )
+    force: bool = field(default=False, metadata=_run_only("redo the work even if it is current"))
 
 
 @dataclass
@@ -263,6 +284,15 @@ class ExportConfig:
     system_prompt: str = field(
         default="", metadata=_help("system message for the messages format (empty: none)")
     )
+
+
+@dataclass
+class IngestConfig:
+    """What one `ingest` run reads (not a `wavecurate.toml` section: `[sources]` lists what
+    `wavecurate run` ingests, one `IngestConfig` per source)."""
+
+    source: str = "stdlib"  # stdlib, tree or codesearchnet
+    paths: list[str] = field(default_factory=list)
 
 
 SECTIONS: dict[str, type] = {
@@ -313,6 +343,17 @@ class Config:
                 raise ConfigError(f"{origin}: [{name}] must be a table")
             sections[name] = _build_section(SECTIONS[name], value, f"{origin}: [{name}]")
         return cls(**sections)
+
+    def ingest_configs(self) -> list[IngestConfig]:
+        """What `wavecurate run` ingests, per `[sources]`: one config per source turned on."""
+        out: list[IngestConfig] = []
+        if self.sources.stdlib:
+            out.append(IngestConfig("stdlib"))
+        if self.sources.trees:
+            out.append(IngestConfig("tree", list(self.sources.trees)))
+        if self.sources.codesearchnet:
+            out.append(IngestConfig("codesearchnet", list(self.sources.codesearchnet)))
+        return out
 
 
 def settings(obj: Any) -> Any:

@@ -6,16 +6,27 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.config import LLMConfig
 from pipeline.llm.base import Provider, ProviderStop, Request
 from pipeline.llm.cache import CallResult, CallStats, plan_calls, run_calls
 from pipeline.llm.cost import call_cost, estimate_tokens
 from pipeline.progress import Bar, Progress, no_progress
 from pipeline.store import StageRun, Workspace
 
-__all__ = ["Bar", "Estimate", "Progress", "StageReport", "no_progress"]
+__all__ = ["LLM", "Bar", "Estimate", "Progress", "StageReport", "no_progress"]
 
 # the shortest prefix the Messages API caches (Sonnet and Opus; Haiku needs 2048)
 MIN_CACHED_TOKENS = 1024
+
+
+@dataclass(frozen=True)
+class LLM:
+    """The resource an LLM stage calls: the provider, the model named in its requests (a
+    `[llm]` model, or `offline`), and the `[llm]` settings (prices, spend limit...)."""
+
+    provider: Provider
+    model: str
+    settings: LLMConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +48,16 @@ class Estimate:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class StageReport:
-    """The outcome of a stage run. `stopped` is non-empty when the run ended early (why)."""
+    """The outcome of an LLM stage run (generate, judge): its counts (those of its `runs` row),
+    `stopped` (why it ended early, else empty), `estimate` (a dry run's), and `current` (the
+    work was current: nothing done, nothing recorded)."""
 
     counts: dict[str, Any] = field(default_factory=dict)
     stopped: str = ""
     estimate: Estimate | None = None
+    current: bool = False
 
 
 def run_stage_calls(
@@ -53,16 +67,16 @@ def run_stage_calls(
     requests: Sequence[Request],
     on_result: Callable[[int, CallResult], None],
     *,
-    llm: Any,
+    llm: LLMConfig,
     refresh: Collection[int],
     bar: Bar,
-) -> StageReport:
+) -> str:
     """Make (or take from the cache) every call of a stage, recording call stats on `run`.
 
     A `ProviderStop` (spend limit, bad credentials) ends the run early and cleanly: finished
-    calls are saved and the returned report says why it stopped.
+    calls are saved and the returned text says why it stopped (empty when it did not).
     """
-    report = StageReport()
+    stopped = ""
     stats = CallStats()
     try:
         run_calls(
@@ -70,12 +84,13 @@ def run_stage_calls(
             spend_limit_usd=llm.spend_limit_usd, progress=bar.update, stats=stats,
         )  # fmt: skip
     except ProviderStop as e:
-        report.stopped = str(e)
-        run.counts["stopped"] = report.stopped
+        stopped = str(e)
+        run.counts["stopped"] = stopped
+        run.complete = False
     finally:
         bar.close()
         run.counts.update(stats.as_counts())
-    return report
+    return stopped
 
 
 def estimate_calls(

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.config import DecontaminateConfig
+from pipeline.progress import Progress, no_progress
 from pipeline.store import Workspace
 from pipeline.store.export import accepted_ids, exportable_ids, instance_texts
 from pipeline.store.flags import (
@@ -306,26 +307,25 @@ def _digest(lines: Iterable[str]) -> str:
 
 def decontaminate(
     ws: Workspace,
-    *,
     encode: Encode | None,
-    cfg: DecontaminateConfig | None = None,
+    *,
+    cfg: DecontaminateConfig,
+    model_name: str = "",
     items: Iterable[BenchmarkItem] | None = None,
-    model_name: str | None = None,
-    force: bool = False,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Flag generated instances that overlap benchmark items; store flags and metric "leakage".
 
     `encode(texts) -> (n, d) float32` embeds texts (normalised here anyway); None skips the
-    embedding signal and leaves the leakage metric as it was. `cfg` defaults to the workspace's
-    `[decontaminate]`; `items` to `load_benchmarks(cfg)`; `model_name` (recorded in the report)
-    to `[embed] model`. Returns counts: instances, benchmark_items {name: n}, ngram_flags,
+    embedding signal and leaves the leakage metric as it was. `model_name` names `encode`'s model
+    in the report; `items` default to `load_benchmarks(cfg, ws.root)`; `cfg.force` redoes current
+    work. `progress` counts instances checked. Returns counts: instances, benchmark_items {name: n}, ngram_flags,
     embedding_flags, flagged_instances (any flag), flagged (not cleared), cleared, embedding
     (bool), leakage (the report, or None), current (True: the instances, benchmarks, reviews
     and settings are those of the last complete run, so nothing was redone and the other counts
     are absent).
     """
-    cfg = cfg or ws.config.decontaminate
-    model = model_name if model_name is not None else ws.config.embed.model
+    model = model_name
     bench = list(items) if items is not None else load_benchmarks(cfg, ws.root)
     if not bench:
         raise BenchmarkError(
@@ -342,17 +342,20 @@ def decontaminate(
         "accepted": _digest(sorted(accepted_ids(ws))),
         "cleared": _digest(sorted(cleared)),
     }
-    with ws.stage("decontaminate", cfg, inputs, force=force) as run:
+    with ws.stage("decontaminate", cfg, inputs, force=cfg.force) as run:
         if run.current:
             return {"current": True, "leakage": ws.get_metric("leakage")}
         flags: list[Flag] = []
         index = NgramIndex(bench, cfg.ngram)
+        bar = progress(total=len(texts), desc="decontaminate", unit="instance")
         for inst in texts:
+            bar.update()
             joined = f"{inst.instruction}\n{inst.input}\n{inst.output}"
             for i, score in sorted(index.scores(joined).items()):
                 if score >= cfg.ngram_threshold:
                     it = bench[i]
                     flags.append(Flag(inst.id, it.benchmark, it.item_id, "ngram", round(score, 6)))
+        bar.close()
         ngram_flags = len(flags)
         nearest: dict[str, npt.NDArray[np.float32]] = {}
         if encode is not None and texts:

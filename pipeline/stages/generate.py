@@ -17,13 +17,13 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.config import GenerateConfig, LLMConfig
+from pipeline.config import GenerateConfig
 from pipeline.llm.base import Provider, Request
 from pipeline.llm.cache import CallResult
 from pipeline.llm.cost import estimate_tokens
 from pipeline.llm.parse import parse_generation
 from pipeline.llm.render import generation_request
-from pipeline.llm.stage import StageReport, estimate_calls, run_stage_calls
+from pipeline.llm.stage import LLM, StageReport, estimate_calls, run_stage_calls
 from pipeline.progress import Progress, no_progress
 from pipeline.prompts import Example, PromptSet, load_prompts
 from pipeline.records import InstanceStatus, Task
@@ -188,32 +188,26 @@ def _instance(
 
 
 def generate_instances(
-    ws: Workspace,
-    provider: Provider,
-    *,
-    cfg: GenerateConfig,
-    llm: LLMConfig,
-    model: str,
-    retry_failed: bool = False,
-    limit: int | None = None,
-    dry_run: bool = False,
-    progress: Progress = no_progress,
+    ws: Workspace, llm: LLM, *, cfg: GenerateConfig, progress: Progress = no_progress
 ) -> StageReport:
     """Generate the instances still missing for the coreset; see the module docstring.
 
-    `model` names the Generator model in requests (`llm.generator_model`, or `offline`).
-    `limit` takes only the first N coreset samples. `dry_run` makes no call and writes nothing:
-    the report carries the estimate. The run's counts (calls, cache hits, tokens, cost, and
-    instances per status) go to its `runs` row and the report.
+    `llm` is the Generator: provider, model (`llm.generator_model`, or `offline`) and the `[llm]`
+    settings. Run-time options on `cfg`: `limit` takes only the first N coreset samples,
+    `retry_failed` calls again for failed ones, `dry_run` makes no call and writes nothing (the
+    report carries the estimate). The run's counts (calls, cache hits, tokens, cost, instances
+    per status) go to its `runs` row and the report. Current (nothing done, `current=True`)
+    when the coreset, prompts and settings are those of the last complete run.
     """
     prompts = load_prompts()
-    items, refresh, plan_counts = _plan(ws, prompts, cfg, model, retry_failed, limit)
+    provider, model = llm.provider, llm.model
+    items, refresh, plan_counts = _plan(ws, prompts, cfg, model, cfg.retry_failed, cfg.limit)
     requests = [item.request for item in items]
-    if dry_run:
+    if cfg.dry_run:
         expected = [estimate_tokens(item.sample.code) + 150 for item in items]
         estimate = estimate_calls(
-            ws, provider, requests, expected, prices=llm.prices, model=model, refresh=refresh,
-            batch=cfg.batch,
+            ws, provider, requests, expected, prices=llm.settings.prices, model=model,
+            refresh=refresh, batch=cfg.batch,
         )  # fmt: skip
         return StageReport(counts=plan_counts, estimate=estimate)
 
@@ -224,24 +218,22 @@ def generate_instances(
         upsert_instance(ws, row)
         statuses[row.status] += 1
 
-    # current when the coreset, the prompts and the settings are those of the last complete run
-    inputs = {
-        "model": model,
-        "prompts": prompts.version,
-        "coreset": _digest([r[1] for r in coreset_rows(ws)]),
-    }
-    with ws.stage("generate", (cfg, llm), inputs, force=retry_failed) as run:
+    inputs = {"model": model, "prompts": prompts.version, "coreset": _digest(coreset_ids(ws))}
+    with ws.stage("generate", (cfg, llm.settings), inputs, force=cfg.retry_failed) as run:
         if run.current:
-            return StageReport(counts={**plan_counts, "current": True})
+            return StageReport(counts=plan_counts, current=True)
+        run.complete = cfg.limit is None
         bar = progress(total=len(items), desc="generate", unit="sample")
-        report = run_stage_calls(
-            ws, run, provider, requests, on_result, llm=llm, refresh=refresh, bar=bar
+        stopped = run_stage_calls(
+            ws, run, provider, requests, on_result, llm=llm.settings, refresh=refresh, bar=bar
         )
-        run.complete = not report.stopped and limit is None
         run.counts.update(plan_counts)
         run.counts.update(statuses)
-        report.counts = dict(run.counts)
-    return report
+    return StageReport(counts=dict(run.counts), stopped=stopped)
+
+
+def coreset_ids(ws: Workspace) -> list[str]:
+    return [sample_id for _rank, sample_id, _radius in coreset_rows(ws)]
 
 
 def _digest(ids: Sequence[str]) -> str:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 
-from pipeline.config import JudgeConfig, LLMConfig
+from pipeline.config import JudgeConfig
 from pipeline.llm.base import Provider
 from pipeline.llm.cache import CallResult
 from pipeline.llm.parse import parse_judgment
 from pipeline.llm.render import Draft, judge_request
-from pipeline.llm.stage import StageReport, estimate_calls, run_stage_calls
+from pipeline.llm.stage import LLM, StageReport, estimate_calls, run_stage_calls
 from pipeline.progress import Progress, no_progress
 from pipeline.prompts import PromptSet, load_prompts
 from pipeline.records import Task, Verdict
@@ -72,27 +72,21 @@ def _record(
 
 
 def judge_instances(
-    ws: Workspace,
-    provider: Provider,
-    *,
-    cfg: JudgeConfig,
-    llm: LLMConfig,
-    model: str,
-    retry_failed: bool = False,
-    limit: int | None = None,
-    dry_run: bool = False,
-    progress: Progress = no_progress,
+    ws: Workspace, llm: LLM, *, cfg: JudgeConfig, progress: Progress = no_progress
 ) -> StageReport:
     """Judge the instances still unjudged; see the module docstring.
 
-    `model` names the Discriminator model in requests (`llm.judge_model`, or `offline`). The
-    run's counts (calls, cache hits, tokens, cost, accepted/rejected/failed, and the cost per
-    accepted instance over the whole workspace) go to its `runs` row and the report.
+    `llm` is the Discriminator: provider, model (`llm.judge_model`, or `offline`) and the `[llm]`
+    settings; run-time options (`limit`, `retry_failed`, `dry_run`) are on `cfg`. The run's
+    counts (calls, cache hits, tokens, cost, accepted/rejected/failed, and the cost per accepted
+    instance over the whole workspace) go to its `runs` row and the report. Current (nothing
+    done) when the generated instances and settings are those of the last complete run.
     """
     prompts = load_prompts()
-    items = instances_to_judge(ws, retry_failed=retry_failed)
-    if limit is not None:
-        items = items[:limit]
+    provider, model = llm.provider, llm.model
+    items = instances_to_judge(ws, retry_failed=cfg.retry_failed)
+    if cfg.limit is not None:
+        items = items[: cfg.limit]
     drafts = [
         Draft(i.task, i.language, i.instruction, i.input, i.output, i.target_language)
         for i in items
@@ -101,13 +95,13 @@ def judge_instances(
         judge_request(d, prompts=prompts, model=model, max_tokens=cfg.max_tokens) for d in drafts
     ]
     # a failed judgment being retried must not be answered again from the cache
-    refresh = set(range(len(items))) if retry_failed else set()
+    refresh = set(range(len(items))) if cfg.retry_failed else set()
     plan_counts = {"to_judge": len(items)}
-    if dry_run:
+    if cfg.dry_run:
         expected = [80 * len(prompts.tasks[Task(i.task)].criteria) for i in items]
         estimate = estimate_calls(
-            ws, provider, requests, expected, prices=llm.prices, model=model, refresh=refresh,
-            batch=cfg.batch,
+            ws, provider, requests, expected, prices=llm.settings.prices, model=model,
+            refresh=refresh, batch=cfg.batch,
         )  # fmt: skip
         return StageReport(counts=plan_counts, estimate=estimate)
 
@@ -118,15 +112,14 @@ def judge_instances(
         outcome = _record(ws, items[index], result, provider, prompts, rendered[index], model)
         verdicts[outcome] += 1
 
-    # current when the generated instances and the settings are those of the last complete run
     inputs = {"model": model, "prompts": prompts.version, "instances": _digest(ok_instance_ids(ws))}
-    with ws.stage("judge", (cfg, llm), inputs, force=retry_failed) as run:
+    with ws.stage("judge", (cfg, llm.settings), inputs, force=cfg.retry_failed) as run:
         if run.current:
-            return StageReport(counts={**plan_counts, "current": True})
-        run.complete = limit is None
+            return StageReport(counts=plan_counts, current=True)
+        run.complete = cfg.limit is None
         bar = progress(total=len(items), desc="judge", unit="instance")
-        report = run_stage_calls(
-            ws, run, provider, requests, on_result, llm=llm, refresh=refresh, bar=bar
+        stopped = run_stage_calls(
+            ws, run, provider, requests, on_result, llm=llm.settings, refresh=refresh, bar=bar
         )
         costs = cost_summary(ws)
         run.counts.update(plan_counts)
@@ -136,9 +129,7 @@ def judge_instances(
             judge_failed=verdicts["failed"],
             cost_per_accepted_usd=costs["cost_per_accepted_usd"],
         )
-        report.counts = dict(run.counts)
-        run.complete = run.complete and not report.stopped
-    return report
+    return StageReport(counts=dict(run.counts), stopped=stopped)
 
 
 def _digest(ids: list[str]) -> str:
