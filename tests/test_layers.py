@@ -32,9 +32,9 @@ def layer(module: str) -> int | None:
     best: tuple[int, int] | None = None
     for i, names in enumerate(LAYERS):
         for name in names:
-            if module == name or module.startswith(name + "."):
-                if best is None or len(name) > best[1]:
-                    best = (i, len(name))
+            inside = module == name or module.startswith(name + ".")
+            if inside and (best is None or len(name) > best[1]):
+                best = (i, len(name))
     if best is None and (module.startswith("pipeline.") or module.split(".")[0] == "app"):
         raise AssertionError(f"{module}: in no layer; add it to LAYERS and the README")
     return None if best is None else best[0]
