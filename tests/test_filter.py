@@ -146,3 +146,14 @@ def test_filter_config_errors_name_the_key(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text("[filter]\nmin_char = 10\n")
     with pytest.raises(ConfigError, match="unknown key 'min_char'"):
         Config.load(tmp_path / "c.toml")
+
+
+def test_run_only_options_are_flags_not_settings() -> None:
+    """`force` and the like are set by the CLI: never written, rejected in the file, not hashed."""
+    from pipeline.config import Config, ConfigError, config_hash, render_default
+
+    assert "force" not in render_default() and "retry_failed" not in render_default()
+    with pytest.raises(ConfigError, match=r"\[filter\] 'force' is a run-time option"):
+        Config.from_dict({"filter": {"force": True}})
+    assert config_hash(FilterConfig(force=True)) == config_hash(FilterConfig())
+    assert config_hash(FilterConfig(min_chars=1)) != config_hash(FilterConfig())
