@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,11 @@ def add_parser(sub: Any) -> None:
         "--no-embedding",
         action="store_true",
         help="n-gram signal only: load no model, leave the leakage report as it was",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="check again even if no instance, benchmark, review or setting changed",
     )
     p.add_argument("--json", action="store_true", help="print the counts and report as JSON")
     p.set_defaults(func=cmd_decontaminate)
@@ -74,45 +79,31 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_decontaminate(args: argparse.Namespace) -> int:
+    from pipeline.cli.steps import Resources
     from pipeline.stages.decontaminate import BenchmarkError, decontaminate
 
     ws = open_workspace(args)
-    encode = None
     started = time.perf_counter()
     try:
-        if not args.no_embedding:
-            encode = _encoder(ws)
-        result = decontaminate(ws, encode=encode)
-    except (BenchmarkError, ValueError) as e:
+        res = Resources(ws)
+        cfg = dataclasses.replace(ws.config.decontaminate, force=args.force)
+        result = decontaminate(
+            ws, None if args.no_embedding else res.encode, cfg=cfg,
+            model_name=ws.config.embed.model, progress=res.progress,
+        )  # fmt: skip
+    except (BenchmarkError, ValueError, OSError) as e:  # ConfigError is a ValueError
         return fail(str(e))
-    seconds = time.perf_counter() - started
     if args.json:
         print_json(result)
         return 0
-    print(format_result(result, seconds))
+    print(format_result(result, time.perf_counter() - started))
     return 0
-
-
-def _encoder(ws: Any) -> Any:
-    """An `encode(texts)` over the workspace's embedding model (loaded here, once)."""
-    import numpy as np
-
-    from pipeline import embedding
-
-    cfg = ws.config.embed
-    model = embedding.load_model(cfg)
-
-    def encode(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        vectors: np.ndarray[Any, np.dtype[np.float32]] = embedding.encode(
-            model, texts, batch_size=cfg.batch_size, progress=sys.stderr.isatty()
-        )
-        return vectors
-
-    return encode
 
 
 def format_result(result: dict[str, Any], seconds: float) -> str:
     """What `decontaminate` prints for people."""
+    if result.get("current"):
+        return "decontaminate: nothing new since the last run (instances, benchmarks, settings)"
     against = ", ".join(f"{k} ({v:,} items)" for k, v in result["benchmark_items"].items())
     lines = [
         f"decontaminate: {result['instances']:,} instances against {against} in {seconds:.1f} s",

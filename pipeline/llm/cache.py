@@ -186,8 +186,8 @@ def run_calls(
             batch = answer.batch_id is not None
             cost = _answer_cost(request.model, prices, answer, batch=batch)
             status = "ok" if answer.ok else "error"
-            with ws.write() as db:
-                record_call(db, _row(provider, key, request, answer, cost, status, answer.batch_id))
+            with ws.write():
+                record_call(ws, _row(provider, key, request, answer, cost, status, answer.batch_id))
                 for i in by_key.get(key, []):
                     on_result(i, CallResult(key, answer, False, cost))
             stats.add(answer, cost)
@@ -256,8 +256,7 @@ def _store_orphan(
             "cost_usd": cost,
         }
     )
-    with ws.write() as db:
-        record_call(db, updated)
+    record_call(ws, updated)
 
 
 def _answer_cost(

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
-from pipeline.config import SECTIONS, DecontaminateConfig
+from pipeline.config import DecontaminateConfig, config_hash
 from pipeline.records import EDITABLE_FIELDS, ExportFilters, ExportFormat, Review
 from pipeline.store import Workspace
 from pipeline.store.export import (
@@ -36,6 +35,7 @@ from pipeline.store.export import (
 )
 from pipeline.store.flags import clearances_by_instance, flags_by_instance
 from pipeline.store.status import funnel
+from pipeline.version import __version__
 
 __all__ = [
     "FORMATS",
@@ -307,7 +307,7 @@ def _manifest(
             "judge": sorted({str(r["judge_model"]) for r in selected if r["judge_model"]}),
             "embedding": cfg.embed.model,
         },
-        "config_hash": cfg.section_hash(*SECTIONS),
+        "config_hash": config_hash(cfg),
         "schema_version": ws.schema_version,
         "wavecurate_version": __version__,
     }

@@ -154,6 +154,14 @@ def instance_texts(ws: Workspace) -> list[Instance]:
     return out
 
 
+def accepted_ids(ws: Workspace) -> set[str]:
+    """Ids of the instances whose final verdict is accept, flagged or not."""
+    return {
+        str(r[0])
+        for r in ws.db.execute("SELECT instance_id FROM final_verdicts WHERE verdict = 'accept'")
+    }
+
+
 def exportable_ids(ws: Workspace) -> set[str]:
     """Ids of the curated set: final verdict accept and no uncleared flag."""
     return {

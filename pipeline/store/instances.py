@@ -33,19 +33,27 @@ def instance_status_by_sample(
     }
 
 
-def upsert_instance(db: sqlite3.Connection, row: Instance) -> None:
-    """Insert an instance or overwrite the one with its id (inside the caller's transaction).
+def upsert_instance(ws: Workspace, row: Instance) -> None:
+    """Insert an instance or overwrite the one with its id (joins the caller's transaction).
 
     An update (not REPLACE) so that rows referring to the instance stay valid.
     """
     names = ", ".join(INSTANCE_COLUMNS)
     marks = ", ".join("?" * (len(INSTANCE_COLUMNS) + 1))
     updates = ", ".join(f"{c} = excluded.{c}" for c in INSTANCE_COLUMNS if c != "id")
-    db.execute(
-        f"INSERT INTO instances({names}, created_at) VALUES ({marks}) "
-        f"ON CONFLICT(id) DO UPDATE SET {updates}, created_at = excluded.created_at",
-        (*(getattr(row, c) for c in INSTANCE_COLUMNS), now()),
-    )
+    with ws.write() as db:
+        db.execute(
+            f"INSERT INTO instances({names}, created_at) VALUES ({marks}) "
+            f"ON CONFLICT(id) DO UPDATE SET {updates}, created_at = excluded.created_at",
+            (*(getattr(row, c) for c in INSTANCE_COLUMNS), now()),
+        )
+
+
+def ok_instance_ids(ws: Workspace) -> list[str]:
+    """Ids of the instances that passed generation (status ok): what the judge reads, sorted."""
+    return [
+        str(r[0]) for r in ws.db.execute("SELECT id FROM instances WHERE status = 'ok' ORDER BY id")
+    ]
 
 
 def instances_to_judge(ws: Workspace, *, retry_failed: bool = False) -> list[Instance]:
@@ -63,7 +71,7 @@ def instances_to_judge(ws: Workspace, *, retry_failed: bool = False) -> list[Ins
 
 
 def record_judgment(
-    db: sqlite3.Connection,
+    ws: Workspace,
     instance_id: str,
     *,
     verdict: str | None,
@@ -78,6 +86,25 @@ def record_judgment(
     criteria: Sequence[CriterionAnswer],
 ) -> None:
     """Write the judge's result of one instance and its per-criterion answers (replacing any)."""
+    with ws.write() as db:
+        _record_judgment(db, instance_id, verdict, status, error, provider, model,
+                         prompt_version, raw_prompt, raw_answer, call_key, criteria)  # fmt: skip
+
+
+def _record_judgment(
+    db: sqlite3.Connection,
+    instance_id: str,
+    verdict: str | None,
+    status: str,
+    error: str,
+    provider: str,
+    model: str,
+    prompt_version: str,
+    raw_prompt: str,
+    raw_answer: str,
+    call_key: str | None,
+    criteria: Sequence[CriterionAnswer],
+) -> None:
     db.execute("DELETE FROM judgments WHERE instance_id = ?", (instance_id,))
     db.execute(
         "INSERT INTO judge_results(instance_id, verdict, status, error, provider, model, "

@@ -27,8 +27,13 @@ def get_calls(ws: Workspace, keys: Iterable[str]) -> dict[str, CallRow]:
     return out
 
 
-def record_call(db: sqlite3.Connection, row: CallRow) -> None:
-    """Insert or overwrite a call (inside the caller's write transaction)."""
+def record_call(ws: Workspace, row: CallRow) -> None:
+    """Insert or overwrite a call (joins the caller's write transaction, if any)."""
+    with ws.write() as db:
+        _record_call(db, row)
+
+
+def _record_call(db: sqlite3.Connection, row: CallRow) -> None:
     db.execute(
         f"INSERT OR REPLACE INTO llm_calls({_CALL_COLUMNS}, created_at) "
         f"VALUES ({','.join('?' * 17)})",
@@ -74,7 +79,7 @@ def add_batch(
                 "SELECT 1 FROM llm_calls WHERE key = ? AND status = 'ok'", (row.key,)
             ).fetchone()
             if exists is None:
-                record_call(db, row)
+                _record_call(db, row)
 
 
 def set_batch_status(ws: Workspace, batch_id: str, status: str) -> None:
