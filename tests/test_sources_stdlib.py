@@ -34,7 +34,7 @@ def by_name(stdlib: tuple[list[Sample], Tally, float]) -> dict[tuple[str, str], 
 def test_thousands_of_functions_and_no_problems(
     stdlib: tuple[list[Sample], Tally, float],
 ) -> None:
-    samples, tally, seconds = stdlib
+    samples, tally, _seconds = stdlib  # the time is a benchmark's claim, not a test's
     assert len(samples) > 3000
     assert tally.read == len(samples)
     assert tally.problems == []
@@ -43,7 +43,6 @@ def test_thousands_of_functions_and_no_problems(
     assert {s.language for s in samples} == {"python"}
     assert {s.repo for s in samples} == {f"python-stdlib-{platform.python_version()}"}
     assert len({s.id for s in samples}) == len(samples)
-    assert seconds > 0  # the time itself is a benchmark's claim (README figures), not a test's
 
 
 def test_tests_and_site_packages_left_out(stdlib: tuple[list[Sample], Tally, float]) -> None:
