@@ -18,6 +18,14 @@ of milliseconds, and learns from the reviews made so far:
 - novelty: cosine distance to the nearest reviewed instance's sample over the median such
   distance, minus one, clipped to [-1, 2]: 0 when there are no vectors or no reviews.
 
+Rationale contradiction (`rationale_contradicts`): a cheap lexical check, no model. A *passed*
+criterion whose rationale carries a negative cue ("not", "missing", "fails", "incorrect",
+"wrong", "lacks", "doesn't", "unclear"...) once common harmless phrases ("no issues", "nothing
+missing", "not ambiguous"...) are taken out, or a *failed* criterion whose rationale carries a
+positive assurance ("is correct", "passes", "no issues"...) and no negative cue. It misses
+contradictions that need reading, and fires on a rationale that quotes the code's own "not"; it
+is one weighted signal among several, not a verdict.
+
 The score orders the queue; it is not a calibrated probability, and reviews made in this order are
 not a random sample, so they never feed the error estimate (the calibration sample does that).
 """
@@ -25,6 +33,7 @@ not a random sample, so they never feed the error estimate (the calibration samp
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -37,7 +46,9 @@ __all__ = [
     "RiskItem",
     "RiskModel",
     "cell_of",
+    "novelty_scores",
     "rank_by_risk",
+    "rationale_contradicts",
 ]
 
 CELL_PRIORS: dict[str, float] = {
@@ -51,6 +62,34 @@ M = 4.0  # prior strength, in reviews
 RATIONALE_WEIGHT = 1.0
 NOVELTY_WEIGHT = 1.0
 _EPS = 1e-6
+
+
+_NEGATIVE = re.compile(
+    r"\b(not|missing|miss(?:es)?|fails?|failed|failing|incorrect(?:ly)?|wrong|lacks?|lacking|"
+    r"broken|cannot|can't|doesn't|don't|isn't|won't|incomplete|unclear|ambiguous|vague|"
+    r"irrelevant|crash(?:es)?)\b",
+    re.IGNORECASE,
+)
+_HARMLESS = re.compile(
+    r"\b(no (?:issues?|problems?|errors?|bugs?|concerns?|ambiguity)|nothing (?:is )?missing|"
+    r"not (?:ambiguous|vague|unclear|missing|wrong|incorrect)|does not (?:crash|fail)|"
+    r"without (?:errors?|issues?|bugs?)|error handling)\b",
+    re.IGNORECASE,
+)
+_POSITIVE = re.compile(
+    r"\b(is correct|correctly|passes|is clear|is complete|no issues|works as|is accurate|"
+    r"faithful(?:ly)?|is relevant|well[- ]defined)\b",
+    re.IGNORECASE,
+)
+
+
+def rationale_contradicts(passed: bool, rationale: str) -> bool:
+    """Whether a criterion's rationale argues against its own yes/no (see the module docstring)."""
+    text = _HARMLESS.sub(" ", rationale)
+    negative = _NEGATIVE.search(text) is not None
+    if passed:
+        return negative
+    return not negative and _POSITIVE.search(rationale) is not None
 
 
 @dataclass(frozen=True, slots=True)
