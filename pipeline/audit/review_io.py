@@ -35,7 +35,8 @@ FIELDS = (*REQUIRED, "reason", "criteria", "edits")
 
 @dataclass
 class ReadResult:
-    """The valid reviews of a file, in file order, and one `file:line: reason` per bad line."""
+    """The valid reviews of a file, in file order, and one `file:line: reason` per bad line, in
+    line order."""
 
     reviews: list[ImportedReview] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -99,6 +100,7 @@ def read_reviews(ws: Workspace, path: Path) -> ReadResult:
     Raises OSError when the file cannot be read.
     """
     out = ReadResult()
+    bad: list[tuple[int, str]] = []
     parsed: list[tuple[int, dict[str, Any]]] = []
     with open(path, encoding="utf-8", errors="surrogateescape") as fh:
         for number, line in enumerate(fh, 1):
@@ -107,11 +109,11 @@ def read_reviews(ws: Workspace, path: Path) -> ReadResult:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                out.errors.append(f"{path}:{number}: bad JSON: {e.msg} (column {e.colno})")
+                bad.append((number, f"bad JSON: {e.msg} (column {e.colno})"))
                 continue
             content, why = _check(obj)
             if content is None:
-                out.errors.append(f"{path}:{number}: {why}")
+                bad.append((number, why))
                 continue
             parsed.append((number, content))
     known = instance_criteria(ws, (c["instance_id"] for _, c in parsed))
@@ -119,22 +121,22 @@ def read_reviews(ws: Workspace, path: Path) -> ReadResult:
     for number, c in parsed:
         iid = c["instance_id"]
         if iid not in known:
-            out.errors.append(f"{path}:{number}: unknown instance {iid!r}")
+            bad.append((number, f"unknown instance {iid!r}"))
             continue
         unknown = sorted(set(c["criteria"]) - known[iid])
         if unknown:
             answered = ", ".join(sorted(known[iid])) or "none"
-            out.errors.append(
-                f"{path}:{number}: unknown criterion {unknown[0]!r} for this instance "
-                f"(judged: {answered})"
+            bad.append(
+                (number, f"unknown criterion {unknown[0]!r} for this instance (judged: {answered})")
             )
             continue
         key = _key(c)
         if key in seen:
-            out.errors.append(f"{path}:{number}: duplicate of line {seen[key]}")
+            bad.append((number, f"duplicate of line {seen[key]}"))
             continue
         seen[key] = number
         out.reviews.append(ImportedReview(**c, key=key))
+    out.errors = [f"{path}:{number}: {why}" for number, why in sorted(bad)]
     return out
 
 
