@@ -172,3 +172,15 @@ def test_a_version_2_workspace_migrates_and_keeps_its_reviews(tmp_path: Path) ->
         assert _final(w, pool.accepted[0]) == "reject"
         columns = {r[1] for r in w.db.execute("PRAGMA table_info(reviews)")}
         assert {"batch_id", "import_key"} <= columns
+
+
+def test_flags_and_draws_change_the_apps_human_token(ws: Workspace) -> None:
+    from pipeline.store.tokens import change_tokens
+
+    pool = build_pool(ws, 10, seed=8)
+    tokens = [change_tokens(ws)[1]]
+    bulk_review(ws, pool.accepted[:2], FLAG, "ana")
+    tokens.append(change_tokens(ws)[1])
+    draw_calibration(ws, 2, seed=0)
+    tokens.append(change_tokens(ws)[1])
+    assert len(set(tokens)) == 3

@@ -16,9 +16,9 @@ Everything here is pure (numbers in, numbers out) and is tested against known va
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 from scipy.stats import hypergeom
 
 __all__ = [
@@ -75,6 +75,17 @@ def _check(x: int, n: int) -> None:
         raise ValueError(f"need 0 <= x <= n, got x={x}, n={n}")
 
 
+def _first_k(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
+    """The least k in [lo, hi) with ok(k), for ok monotone (False then True); hi when none."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def share_interval(x: int, n: int, population: int, *, level: float = 0.95) -> Interval:
     """Exact interval for the share K/N of a population of N items that have a property, from
     x of n items drawn uniformly without replacement (hypergeometric inversion).
@@ -90,19 +101,22 @@ def share_interval(x: int, n: int, population: int, *, level: float = 0.95) -> I
         return NAN_INTERVAL
     big_n = population
     alpha = 1.0 - level
-    # K can only be in [x, N - (n - x)]: the sample already shows x with and n - x without
-    ks = np.arange(x, big_n - (n - x) + 1)
+    # K can only be in [x, N - (n - x)]: the sample already shows x with and n - x without.
+    # P(X >= x | K) rises with K and P(X <= x | K) falls with K, so each end is a bisection
+    # (about log2(N) evaluations instead of one per K).
+    lo_k, hi_k = x, big_n - (n - x)
     if x == 0:
         k_low = 0
     else:
-        upper_tail = hypergeom.sf(x - 1, big_n, ks, n)  # P(X >= x | K)
-        k_low = int(ks[np.argmax(upper_tail > alpha / 2)])
+        k_low = _first_k(lo_k, hi_k, lambda k: float(hypergeom.sf(x - 1, big_n, k, n)) > alpha / 2)
     if x == n:
-        k_high = big_n - (n - x)
+        k_high = hi_k
     else:
-        lower_tail = hypergeom.cdf(x, big_n, ks, n)  # P(X <= x | K), falls as K grows
-        ok = np.nonzero(lower_tail > alpha / 2)[0]
-        k_high = int(ks[ok[-1]])
+        # the largest K with P(X <= x | K) > alpha/2 is one before the first K where it is not
+        k_high = (
+            _first_k(lo_k, hi_k + 1, lambda k: float(hypergeom.cdf(x, big_n, k, n)) <= alpha / 2)
+            - 1
+        )
     return Interval(x / n, k_low / big_n, k_high / big_n, n)
 
 
