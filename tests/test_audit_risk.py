@@ -5,8 +5,16 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
-from pipeline.audit.risk import RiskItem, RiskModel, cell_of, novelty_scores, rank_by_risk
+from pipeline.audit.risk import (
+    RiskItem,
+    RiskModel,
+    cell_of,
+    novelty_scores,
+    rank_by_risk,
+    rationale_contradicts,
+)
 
 
 def _item(i: int, judge: str, execution: str | None, **kw: object) -> RiskItem:
@@ -84,3 +92,40 @@ def test_novelty() -> None:
     assert (nov >= -1).all() and (nov <= 2).all()
     assert novelty_scores(v, []).tolist() == [0.0] * 50
     assert novelty_scores(None, [1]).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("passed", "rationale", "contradicts"),
+    [
+        (True, "The function does not handle an empty list.", True),
+        (True, "The docstring is missing the return value.", True),
+        (True, "It fails on negative input.", True),
+        (True, "The instruction doesn\u2019t say which order to use.", True),
+        (True, "No issues: the solution is correct.", False),
+        (True, "The instruction is not ambiguous and nothing is missing.", False),
+        (True, "The repair fixes the off-by-one bug.", False),
+        (False, "The solution is correct and passes every example.", True),
+        (False, "The summary is correct but does not mention the side effect.", False),
+        (False, "Missing edge case for empty input.", False),
+        (False, "", False),
+    ],
+)
+def test_rationale_contradicts(passed: bool, rationale: str, contradicts: bool) -> None:
+    assert rationale_contradicts(passed, rationale) is contradicts
+
+
+def test_novelty_for_chosen_rows_and_a_capped_reference() -> None:
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(3000, 8)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    whole = novelty_scores(v, [0, 1, 2])
+    some = novelty_scores(v, [0, 1, 2], rows=[5, 9, 0])
+    assert some.shape == (3,) and some[2] < -0.99
+    assert np.argsort(some).tolist() == np.argsort(whole[[5, 9, 0]]).tolist()
+    # 2,000 reviewed rows: compared against a seeded subset of 1,024, so repeatable
+    many = list(range(2000))
+    a, b = (
+        novelty_scores(v, many, rows=range(2000, 3000)),
+        novelty_scores(v, many, rows=range(2000, 3000)),
+    )
+    assert np.array_equal(a, b) and a.shape == (1000,)

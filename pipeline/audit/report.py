@@ -215,8 +215,10 @@ def audit_report(ws: Workspace, *, execution: Mapping[str, str] | None = None) -
     )
 
 
-def risk_items(rows: Sequence[JudgedRow]) -> list[RiskItem]:
-    """The risk model's view of judged rows (reviewed ones carry the human verdict and flips)."""
+def risk_items(rows: Sequence[JudgedRow], *, rationales: bool = True) -> list[RiskItem]:
+    """The risk model's view of judged rows (reviewed ones carry the human verdict and flips).
+    `rationales` False skips the rationale check (the model learns nothing from it on reviewed
+    rows)."""
     return [
         RiskItem(
             instance_id=r.instance_id,
@@ -227,7 +229,7 @@ def risk_items(rows: Sequence[JudgedRow]) -> list[RiskItem]:
             inconsistent=tuple(
                 name
                 for name, (passed, why) in r.criteria.items()
-                if rationale_contradicts(passed, why)
+                if rationales and rationale_contradicts(passed, why)
             ),
             human_verdict=r.human_verdict,
             human_flips=r.human_flips,
@@ -251,14 +253,14 @@ def next_to_audit(
     reviewed = [r for r in rows if r.human_verdict is not None]
     todo = [r for r in rows if r.human_verdict is None and not r.drawn]
     novelty: npt.NDArray[np.float64] | None = None
-    if vectors is not None and len(vectors[0]) and reviewed:
+    if vectors is not None and len(vectors[0]) and reviewed and todo:
         sample_ids, matrix = vectors
         index = {sid: i for i, sid in enumerate(sample_ids)}
-        seen = sorted({index[r.sample_id] for r in reviewed if r.sample_id in index})
-        if seen:
-            scores = novelty_scores(matrix, seen)
-            novelty = np.array(
-                [scores[index[r.sample_id]] if r.sample_id in index else 0.0 for r in todo]
-            )
-    ranked = rank_by_risk(risk_items(todo), risk_items(reviewed), novelty)
+        seen = [index[r.sample_id] for r in reviewed if r.sample_id in index]
+        wanted = [index.get(r.sample_id, -1) for r in todo]
+        present = [w for w in wanted if w >= 0]
+        if seen and present:
+            scores = iter(novelty_scores(matrix, seen, present))
+            novelty = np.array([next(scores) if w >= 0 else 0.0 for w in wanted])
+    ranked = rank_by_risk(risk_items(todo), risk_items(reviewed, rationales=False), novelty)
     return ranked if n is None else ranked[:n]

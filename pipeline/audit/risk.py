@@ -15,8 +15,9 @@ of milliseconds, and learns from the reviews made so far:
 - supporting criteria: the answers that carry the machine verdict (every passed criterion of an
   accept, every failed criterion of a reject). r_c is how often people overturned criterion c so
   far, smoothed toward R0 the same way; a criterion people often overturn raises the risk.
-- novelty: cosine distance to the nearest reviewed instance's sample over the median such
-  distance, minus one, clipped to [-1, 2]: 0 when there are no vectors or no reviews.
+- novelty: cosine distance to the nearest reviewed instance's sample (among at most 1,024 of
+  them, a seeded subset beyond) over the median such distance, minus one, clipped to [-1, 2]:
+  0 when there are no vectors or no reviews.
 
 Rationale contradiction (`rationale_contradicts`): a cheap lexical check, no model. A *passed*
 criterion whose rationale carries a negative cue ("not", "missing", "fails", "incorrect",
@@ -64,32 +65,62 @@ NOVELTY_WEIGHT = 1.0
 _EPS = 1e-6
 
 
-_NEGATIVE = re.compile(
-    r"\b(not|missing|miss(?:es)?|fails?|failed|failing|incorrect(?:ly)?|wrong|lacks?|lacking|"
-    r"broken|cannot|can't|doesn't|don't|isn't|won't|incomplete|unclear|ambiguous|vague|"
-    r"irrelevant|crash(?:es)?)\b",
-    re.IGNORECASE,
+_NEGATIVE = frozenset(
+    [
+        "not",
+        "missing",
+        "miss",
+        "misses",
+        "fail",
+        "fails",
+        "failed",
+        "failing",
+        "incorrect",
+        "incorrectly",
+        "wrong",
+        "lack",
+        "lacks",
+        "lacking",
+        "broken",
+        "cannot",
+        "can't",
+        "doesn't",
+        "don't",
+        "isn't",
+        "won't",
+        "incomplete",
+        "unclear",
+        "ambiguous",
+        "vague",
+        "irrelevant",
+        "crash",
+        "crashes",
+    ]
 )
 _HARMLESS = re.compile(
     r"\b(no (?:issues?|problems?|errors?|bugs?|concerns?|ambiguity)|nothing (?:is )?missing|"
     r"not (?:ambiguous|vague|unclear|missing|wrong|incorrect)|does not (?:crash|fail)|"
-    r"without (?:errors?|issues?|bugs?)|error handling)\b",
-    re.IGNORECASE,
+    r"without (?:errors?|issues?|bugs?)|error handling)\b"
 )
 _POSITIVE = re.compile(
     r"\b(is correct|correctly|passes|is clear|is complete|no issues|works as|is accurate|"
-    r"faithful(?:ly)?|is relevant|well[- ]defined)\b",
-    re.IGNORECASE,
+    r"faithful(?:ly)?|is relevant|well[- ]defined)\b"
 )
+_WORDS = re.compile(r"[a-z']+")
+
+
+def _negative(lowered: str) -> bool:
+    return not _NEGATIVE.isdisjoint(_WORDS.findall(lowered))
 
 
 def rationale_contradicts(passed: bool, rationale: str) -> bool:
-    """Whether a criterion's rationale argues against its own yes/no (see the module docstring)."""
-    text = _HARMLESS.sub(" ", rationale)
-    negative = _NEGATIVE.search(text) is not None
+    """Whether a criterion's rationale argues against its own yes/no (see the module docstring).
+    A word-set lookup first; the phrase patterns run only on the few rationales it leaves."""
+    lowered = rationale.lower().replace("\u2019", "'")
+    negative = _negative(lowered) and _negative(_HARMLESS.sub(" ", lowered))
     if passed:
         return negative
-    return not negative and _POSITIVE.search(rationale) is not None
+    return not negative and _POSITIVE.search(lowered) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +181,9 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+_LOGIT_R0 = _logit(R0)
+
+
 @dataclass
 class RiskModel:
     """Cell and criterion rates learned from reviewed items (priors where there are none)."""
@@ -180,19 +214,26 @@ class RiskModel:
         overturn = {c: (flips.get(c, 0) + M * R0) / (uses[c] + M) for c in uses}
         return cls(cell_wrong, overturn, n)
 
+    def __post_init__(self) -> None:
+        # log-odds computed once per model, not once per item
+        self._cell_z = {c: _logit(p) for c, p in self.cell_wrong.items()}
+        self._criterion_dz = {c: _logit(r) - _LOGIT_R0 for c, r in self.criterion_overturn.items()}
+
     def score(self, item: RiskItem, novelty: float = 0.0) -> Ranked:
         cell = cell_of(item)
-        z = _logit(self.cell_wrong[cell])
+        z = self._cell_z[cell]
         reasons: list[str] = []
         if cell == "contradicts":
             reasons.append(f"execution {item.execution} vs judge {item.judge_verdict}")
         elif cell == "inconclusive":
             reasons.append("execution inconclusive")
+        dz = self._criterion_dz
         for c in _supporting(item):
-            r = self.criterion_overturn.get(c, R0)
-            z += _logit(r) - _logit(R0)
-            if r > 2 * R0:
-                reasons.append(f"people overturn {c} {r:.0%} of the time")
+            if c in dz:
+                z += dz[c]
+                r = self.criterion_overturn[c]
+                if r > 2 * R0:
+                    reasons.append(f"people overturn {c} {r:.0%} of the time")
         if item.inconsistent:
             z += RATIONALE_WEIGHT
             reasons.append("rationale contradicts its answer: " + ", ".join(item.inconsistent))
@@ -203,23 +244,37 @@ class RiskModel:
         return Ranked(item.instance_id, 1 / (1 + math.exp(-z)), tuple(reasons))
 
 
+NOVELTY_REFERENCE = 1024  # reviewed rows novelty compares against (a seeded subset beyond)
+
+
 def novelty_scores(
-    vectors: npt.NDArray[np.float32] | None, reviewed_rows: Sequence[int]
+    vectors: npt.NDArray[np.float32] | None,
+    reviewed_rows: Sequence[int],
+    rows: Sequence[int] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Per row of `vectors` (L2-normalised, (n, d)): cosine distance to the nearest reviewed row
-    over the median of those distances, minus one, clipped to [-1, 2]. Zeros when there is
-    nothing to compare."""
-    if vectors is None or len(vectors) == 0 or not reviewed_rows:
-        return np.zeros(0 if vectors is None else len(vectors))
-    ref = np.asarray(vectors[np.asarray(reviewed_rows)], dtype=np.float32)
-    best = np.full(len(vectors), -1.0, dtype=np.float32)
-    for start in range(0, len(vectors), 8192):  # bounded memory: 8192 x reviewed
-        block = np.asarray(vectors[start : start + 8192], dtype=np.float32)
+    """Per row of `vectors` (L2-normalised, (n, d)), or per row in `rows` when given: cosine
+    distance to the nearest reviewed row over the median of those distances, minus one, clipped
+    to [-1, 2]. Zeros when there is nothing to compare. With more than NOVELTY_REFERENCE reviewed
+    rows, a seeded uniform subset of that many stands for them (the cost stays
+    len(rows) x 1024 x d however many reviews there are)."""
+    count = 0 if vectors is None else (len(vectors) if rows is None else len(rows))
+    if vectors is None or count == 0 or not reviewed_rows:
+        return np.zeros(count)
+    reference = np.unique(np.asarray(reviewed_rows, dtype=np.int64))
+    if len(reference) > NOVELTY_REFERENCE:
+        reference = np.sort(
+            np.random.default_rng(0).choice(reference, NOVELTY_REFERENCE, replace=False)
+        )
+    ref = np.asarray(vectors[reference], dtype=np.float32)
+    wanted = np.arange(len(vectors)) if rows is None else np.asarray(rows, dtype=np.int64)
+    best = np.full(len(wanted), -1.0, dtype=np.float32)
+    for start in range(0, len(wanted), 8192):  # bounded memory: 8192 x reference
+        block = np.asarray(vectors[wanted[start : start + 8192]], dtype=np.float32)
         best[start : start + len(block)] = (block @ ref.T).max(axis=1)
     distance = 1.0 - best.astype(np.float64)
     median = float(np.median(distance))
     if median <= 0:
-        return np.zeros(len(vectors))
+        return np.zeros(len(wanted))
     return np.clip(distance / median - 1.0, -1.0, 2.0)  # type: ignore[no-any-return]
 
 

@@ -436,15 +436,22 @@ def judged_rows(ws: Workspace, execution: Mapping[str, str] | None = None) -> li
     ):
         criteria.setdefault(iid, {})[criterion] = (bool(passed), rationale)
     drawn = {r[0] for r in db.execute("SELECT instance_id FROM calibration_draws")}
+    # the latest effective review per instance is its newest effective row (the newest of each
+    # reviewer's latest, as the view latest_reviews says); read in one pass, not joined per row
+    latest: dict[str, tuple[str, str]] = {}
+    for iid, verdict, flips in db.execute(
+        "SELECT instance_id, verdict, flips FROM effective_reviews ORDER BY id"
+    ):
+        latest[iid] = (verdict, flips)
     out: list[JudgedRow] = []
-    for iid, sid, task, judge, human, flips in db.execute(
-        "SELECT i.id, i.sample_id, i.task, j.verdict, l.verdict, l.flips FROM instances i "
+    for iid, sid, task, judge in db.execute(
+        "SELECT i.id, i.sample_id, i.task, j.verdict FROM instances i "
         "JOIN judge_results j ON j.instance_id = i.id "
-        "LEFT JOIN latest_reviews l ON l.instance_id = i.id "
         "WHERE i.status = ? AND j.verdict IS NOT NULL ORDER BY i.id",
         (InstanceStatus.OK,),
     ):
         ex = execution.get(iid)
+        human, flips = latest.get(iid, (None, "{}"))
         out.append(
             JudgedRow(
                 instance_id=iid,
@@ -455,7 +462,9 @@ def judged_rows(ws: Workspace, execution: Mapping[str, str] | None = None) -> li
                 execution=ex,
                 criteria=criteria.get(iid, {}),
                 human_verdict=human,
-                human_flips={str(k): bool(v) for k, v in json.loads(flips or "{}").items()},
+                human_flips={}
+                if flips == "{}"
+                else {str(k): bool(v) for k, v in json.loads(flips).items()},
                 drawn=iid in drawn,
             )
         )
