@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "judge": "pipeline.cli.llm",
     "decontaminate": "pipeline.cli.export",
     "export": "pipeline.cli.export",
+    "audit": "pipeline.cli.audit",
+    "reviews": "pipeline.cli.reviews",
     "run": "pipeline.cli.core",
     "status": "pipeline.cli.core",
     "app": "pipeline.cli.app",
