@@ -117,6 +117,13 @@ class EmbedConfig:
     )
     batch_size: int = field(default=64, metadata=_help("texts per forward pass"))
     device: str = field(default="auto", metadata=_help("auto (cuda when present), cpu or cuda"))
+    backend: str = field(
+        default="torch",
+        metadata=_help(
+            "torch, onnx or onnx-int8 (ONNX Runtime on the CPU, exported once into the user "
+            "cache; int8: quantized per channel); on cuda the torch backend is used"
+        ),
+    )
 
 
 @dataclass
