@@ -49,11 +49,11 @@ def build_pool(
         for i in range(size)
     ]  # fmt: skip
     insert_samples(ws, samples)
-    with ws.write() as db:
+    with ws.write():  # one transaction: the store functions join it
         for i, s in enumerate(samples):
             iid = f"inst{i:05d}"
             task = TASKS[i % len(TASKS)]
-            upsert_instance(db, Instance(id=iid, sample_id=s.id, task=task, output=f"out {i}"))
+            upsert_instance(ws, Instance(id=iid, sample_id=s.id, task=task, output=f"out {i}"))
             accept = rng.random() < accept_share
             why = (rationale or {}).get(iid, "The solution handles every case.")
             answers = (
@@ -61,7 +61,7 @@ def build_pool(
                 CriterionAnswer("clear", accept, "Reads well." if accept else "Is unclear."),
             )
             record_judgment(
-                db, iid, verdict="accept" if accept else "reject", status="ok", error="",
+                ws, iid, verdict="accept" if accept else "reject", status="ok", error="",
                 provider="offline", model="judge", prompt_version="v1", raw_prompt="",
                 raw_answer="", call_key=None, criteria=answers,
             )  # fmt: skip
