@@ -256,6 +256,22 @@ class LLMConfig:
         default=0.0, metadata=_help("stop a run once it has spent this much (0: no limit)")
     )
     batch_poll_s: float = field(default=30.0, metadata=_help("seconds between batch polls"))
+    max_failure_share: float = field(
+        default=0.5,
+        metadata=_help(
+            "a run whose failed calls reach this share (and min_failures) exits non-zero; a run "
+            "where every call failed always does"
+        ),
+    )
+    min_failures: int = field(
+        default=5, metadata=_help("failed calls below this count never fail a run by share")
+    )
+    breaker_errors: int = field(
+        default=8,
+        metadata=_help(
+            "stop the run after this many failed calls in a row (a dead server; 0: never)"
+        ),
+    )
     prices: dict[str, dict[str, float]] = field(
         default_factory=lambda: json.loads(json.dumps(DEFAULT_PRICES)),
         metadata=_help("USD per million input/output tokens, per model"),

@@ -75,6 +75,12 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="also export instances flagged for benchmark overlap and not cleared",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing files that are not an earlier wavecurate export "
+        "(never the workspace's own files)",
+    )
     p.set_defaults(func=cmd_export)
 
 
@@ -129,7 +135,8 @@ def format_result(result: dict[str, Any], seconds: float) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pipeline.records import ExportFilters
-    from pipeline.stages.export import build_export, write_export
+    from pipeline.stages.export import build_export, check_out, workspace_files, write_export
+    from pipeline.textsafe import for_terminal
 
     ws = open_workspace(args)
     filters = ExportFilters(
@@ -141,6 +148,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         verdicts=tuple(args.verdict or (Verdict.ACCEPT.value,)),
     )
     try:
+        check_out(args.out, workspace_files(ws), force=args.force)
         export = build_export(ws, args.format, filters)
         with ws.run("export", export.manifest["config_hash"]) as run:
             paths = write_export(export, args.out)
@@ -150,8 +158,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             )  # fmt: skip
     except (ValueError, OSError) as e:
         return fail(str(e))
-    print(f"export: {export.count:,} instances ({args.format}) -> {paths[0]}")
-    print(f"  manifest {paths[1]}")
-    print(f"  card     {paths[2]}")
+    shown = [for_terminal(str(p)) for p in paths]
+    print(f"export: {export.count:,} instances ({args.format}) -> {shown[0]}")
+    print(f"  manifest {shown[1]}")
+    print(f"  card     {shown[2]}")
     print(f"  sha256   {export.manifest['sha256']}")
     return 0

@@ -20,6 +20,7 @@ from pipeline.cli.common import (
 from pipeline.config import Config, LLMConfig
 from pipeline.llm.base import Provider
 from pipeline.llm.stage import StageReport
+from pipeline.textsafe import for_terminal
 
 PROVIDERS = ("offline", "anthropic")
 EXIT_STOPPED = 2  # the run stopped early (spend limit, credentials); finished work is saved
@@ -164,7 +165,7 @@ def _report(stage: str, report: StageReport, as_json: bool) -> int:
     else:
         print(describe(stage, report))
     if report.stopped:
-        print(f"{stage}: stopped early: {report.stopped}", file=sys.stderr)
+        print(f"{stage}: stopped early: {for_terminal(report.stopped)}", file=sys.stderr)
         print(f"{stage}: finished work is saved; run the same command to resume", file=sys.stderr)
         return EXIT_STOPPED
     return 0

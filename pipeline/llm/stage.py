@@ -73,8 +73,10 @@ def run_stage_calls(
 ) -> str:
     """Make (or take from the cache) every call of a stage, recording call stats on `run`.
 
-    A `ProviderStop` (spend limit, bad credentials) ends the run early and cleanly: finished
-    calls are saved and the returned text says why it stopped (empty when it did not).
+    A `ProviderStop` (spend limit, bad credentials, `llm.breaker_errors` failures in a row) ends
+    the run early and cleanly: finished calls are saved and the returned text says why it
+    stopped (empty when it did not). A run whose fresh calls all failed, or whose failures reach
+    `llm.max_failure_share` (and `llm.min_failures`), is stopped too (`failure_verdict`).
     """
     stopped = ""
     stats = CallStats()
@@ -82,15 +84,34 @@ def run_stage_calls(
         run_calls(
             ws, provider, requests, on_result, prices=llm.prices, refresh=refresh,
             spend_limit_usd=llm.spend_limit_usd, progress=bar.update, stats=stats,
+            breaker_errors=llm.breaker_errors,
         )  # fmt: skip
     except ProviderStop as e:
         stopped = str(e)
-        run.counts["stopped"] = stopped
-        run.complete = False
     finally:
         bar.close()
         run.counts.update(stats.as_counts())
+    stopped = stopped or failure_verdict(stats, llm)
+    if stopped:
+        run.counts["stopped"] = stopped
+        run.complete = False
     return stopped
+
+
+def failure_verdict(stats: CallStats, llm: LLMConfig) -> str:
+    """Why a run's failed calls fail the run ("" when they do not): every fresh call failed, or
+    at least `llm.min_failures` failed and they are `llm.max_failure_share` of the calls."""
+    failed, calls = stats.call_errors, stats.calls
+    if failed == 0:
+        return ""
+    if failed == calls:
+        return f"every call of this run failed ({failed} of {calls})"
+    if failed >= llm.min_failures and failed / calls >= llm.max_failure_share:
+        return (
+            f"{failed} of {calls} calls failed ({failed / calls:.0%}, llm.max_failure_share = "
+            f"{llm.max_failure_share})"
+        )
+    return ""
 
 
 def estimate_calls(

@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 
 from pipeline.config import DecontaminateConfig, config_hash
 from pipeline.records import EDITABLE_FIELDS, ExportFilters, ExportFormat, Review
-from pipeline.store import Workspace
+from pipeline.store import DB_NAME, Workspace
 from pipeline.store.export import (
     effective_edits,
     judgments_by_instance,
@@ -35,6 +36,7 @@ from pipeline.store.export import (
 )
 from pipeline.store.flags import clearances_by_instance, flags_by_instance
 from pipeline.store.status import funnel
+from pipeline.textsafe import md_cell, md_text
 from pipeline.version import __version__
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "Export",
     "ExportFilters",
     "ExportFormat",
+    "ExportPathError",
     "build_export",
     "sidecar_paths",
     "write_export",
@@ -49,6 +52,10 @@ __all__ = [
 
 
 FORMATS: tuple[str, ...] = tuple(f.value for f in ExportFormat)
+
+
+class ExportPathError(ValueError):
+    """`--out` names a workspace file, or an existing file that is not an earlier export."""
 
 
 @dataclass
@@ -84,6 +91,11 @@ def build_export(
     fmt = ExportFormat(fmt)
     filters = filters or ExportFilters()
     filters.validate()
+    with ws.snapshot():  # one consistent state: selection, edits, reviews, flags, the funnel
+        return _build(ws, fmt, filters)
+
+
+def _build(ws: Workspace, fmt: ExportFormat, filters: ExportFilters) -> Export:
     selected = select_for_export(ws, filters)
     edits = effective_edits(ws)
     for rec in selected:
@@ -110,15 +122,70 @@ def sidecar_paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(f"{out.stem}.manifest.json"), out.with_name(f"{out.stem}.card.md")
 
 
+def workspace_files(ws: Workspace) -> list[Path]:
+    """The files and folders an export must never write: the database (and its WAL, SHM and
+    journal), the config, the embeddings folder; resolved (symlinks followed)."""
+    db = ws.root / DB_NAME
+    names = [db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal"))]
+    return [p.resolve() for p in (*names, ws.config_path, ws.embeddings_dir)]
+
+
+def check_out(out: Path, protected: list[Path], *, force: bool = False) -> None:
+    """Raise ExportPathError unless `out` and its sidecars may be written.
+
+    Refused always: a path that resolves to (or inside) one of `protected` (see
+    `workspace_files`), or a folder. Refused without `force`: an existing file that is not part
+    of an earlier export of this tool (an earlier export: `out` whose manifest's sha256 matches
+    it, and that manifest and card).
+    """
+    targets = [Path(out), *sidecar_paths(Path(out))]
+    for target in targets:
+        real = target.resolve()
+        for p in protected:
+            if real == p or p in real.parents:
+                raise ExportPathError(f"{target}: refusing to write over the workspace's {p.name}")
+        if target.is_dir():
+            raise ExportPathError(f"{target}: is a folder")
+    if force or not any(t.exists() or t.is_symlink() for t in targets):
+        return
+    if not _earlier_export(Path(out)):
+        existing = next(t for t in targets if t.exists() or t.is_symlink())
+        raise ExportPathError(
+            f"{existing}: exists and is not an earlier wavecurate export; pass --force to "
+            "replace it"
+        )
+
+
+def _earlier_export(out: Path) -> bool:
+    """`out` is a file this tool exported: its manifest holds its sha256."""
+    manifest_path, _card = sidecar_paths(out)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not out.is_file() or not isinstance(manifest, dict):
+            return False
+        digest = hashlib.sha256()
+        with out.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, ValueError):
+        return False
+    return manifest.get("sha256") == digest.hexdigest()
+
+
 def write_export(export: Export, out: Path) -> list[Path]:
     """Write the JSONL to `out` and its manifest and card beside it, each atomically.
 
     Returns [out, manifest path, card path]. Each file is written to a temporary file in the same
-    folder and renamed over the target, so a reader never sees a half-written file.
+    folder and renamed over the target, so a reader never sees a half-written file; the temporary
+    files a killed export left beside these targets are removed first. Files get the usual
+    permissions (0666 less the umask). Check the path with `check_out` first.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     manifest_path, card_path = sidecar_paths(out)
+    for path in (out, manifest_path, card_path):
+        for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+            tmp.unlink(missing_ok=True)
     for path, text in (
         (out, export.jsonl),
         (manifest_path, export.manifest_json),
@@ -128,9 +195,22 @@ def write_export(export: Export, out: Path) -> list[Path]:
     return [out, manifest_path, card_path]
 
 
+def glob_escape(name: str) -> str:
+    """`name` with the glob metacharacters made literal."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, (stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH
+                       | stat.S_IWOTH) & ~_umask())  # fmt: skip
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -315,7 +395,7 @@ def _manifest(
 
 def _table(header: tuple[str, str], rows: dict[str, Any]) -> list[str]:
     lines = [f"| {header[0]} | {header[1]} |", "|---|---:|"]
-    lines += [f"| {k or '(none)'} | {v} |" for k, v in rows.items()]
+    lines += [f"| {md_cell(str(k)) if k else '(none)'} | {_md_value(v)} |" for k, v in rows.items()]
     return lines or ["(none)"]
 
 
@@ -372,14 +452,14 @@ def _card(ws: Workspace, manifest: dict[str, Any]) -> str:
         f"the Code Alpaca blacklist ({len(cfg.filter.blacklist)} words), exact duplicates, near "
         f"duplicates (MinHash LSH, Jaccard >= {cfg.filter.near_duplicate_threshold}); "
         f"{f['kept']} kept, dropped by rule: {_join(f['dropped'])}.",
-        f"3. **Embed**: `{cfg.embed.model}` (pooling: {cfg.embed.pooling}, text: "
+        f"3. **Embed**: {md_text(cfg.embed.model)} (pooling: {cfg.embed.pooling}, text: "
         f"{cfg.embed.text}); {f['embedded']} embedded.",
         f"4. **Select**: KCenterGreedy coreset of {f['coreset']} samples "
         f"(k={cfg.select.k}, fraction={cfg.select.fraction}, seed={cfg.select.seed}).",
-        f"5. **Generate**: provider `{cfg.generate.provider}`, models "
+        f"5. **Generate**: provider {md_text(cfg.generate.provider)}, models "
         f"{_join_list(manifest['models']['generator'])}, task mix "
         f"{_join(cfg.generate.task_mix)}; {f['instances']} instances generated.",
-        f"6. **Judge**: provider `{cfg.judge.provider}`, models "
+        f"6. **Judge**: provider {md_text(cfg.judge.provider)}, models "
         f"{_join_list(manifest['models']['judge'])}; the verdict is accept when every criterion "
         f"passes; {f['judge_accepted']} accepted, {f['judge_rejected']} rejected.",
         f"7. **Review**: {f['reviewed']} instances reviewed by a human; the final verdict is the "
@@ -403,16 +483,23 @@ def _card(ws: Workspace, manifest: dict[str, Any]) -> str:
 
 
 def _benchmark_names(cfg: DecontaminateConfig) -> str:
-    names = (["HumanEval"] if cfg.humaneval else []) + [f"`{Path(b).name}`" for b in cfg.benchmarks]
+    names = (["HumanEval"] if cfg.humaneval else []) + [
+        md_text(Path(b).name) for b in cfg.benchmarks
+    ]
     return ", ".join(names) or "no benchmark"
 
 
 def _join(mapping: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in mapping.items()) or "none"
+    return ", ".join(f"{md_text(str(k))} {_md_value(v)}" for k, v in mapping.items()) or "none"
+
+
+def _md_value(value: Any) -> str:
+    """A number as is; anything else as escaped Markdown text."""
+    return str(value) if isinstance(value, int | float) else md_cell(str(value))
 
 
 def _join_list(values: list[str]) -> str:
-    return ", ".join(f"`{v}`" for v in values) or "none"
+    return ", ".join(md_text(str(v)) for v in values) or "none"
 
 
 def _leakage_lines(leakage: Any) -> list[str]:
@@ -421,7 +508,8 @@ def _leakage_lines(leakage: Any) -> list[str]:
     lines = [
         "### Leakage",
         "",
-        f"Mean nearest-neighbour cosine similarity to each benchmark (`{leakage.get('model')}`), "
+        f"Mean nearest-neighbour cosine similarity to each benchmark "
+        f"({md_text(str(leakage.get('model')))}), "
         "as in WaveCoder's leakage analysis:",
         "",
         "| benchmark | curated | all generated |",
@@ -429,7 +517,7 @@ def _leakage_lines(leakage: Any) -> list[str]:
     ]
     for name, report in sorted(leakage["benchmarks"].items()):
         cur, gen = report.get("curated", {}), report.get("generated", {})
-        lines.append(f"| {name} | {_fmt(cur.get('mean'))} | {_fmt(gen.get('mean'))} |")
+        lines.append(f"| {md_cell(name)} | {_fmt(cur.get('mean'))} | {_fmt(gen.get('mean'))} |")
     return [*lines, ""]
 
 

@@ -221,6 +221,13 @@ MIGRATIONS: list[str] = [
         WHERE r.id = (SELECT MAX(r2.id) FROM reviewer_latest_reviews r2
                       WHERE r2.instance_id = r.instance_id);
     """,
+    # 3: harden2: the process that runs a stage (pid, host, boot id), so that a later open can
+    # tell a run whose process is gone (killed) from one still going
+    """
+    ALTER TABLE runs ADD COLUMN pid INTEGER;
+    ALTER TABLE runs ADD COLUMN host TEXT;
+    ALTER TABLE runs ADD COLUMN boot_id TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
