@@ -83,12 +83,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, WorkspaceError) as e:
         return _error(str(e))
     except sqlite3.DatabaseError as e:
+        if not any(known in str(e) for known in _KNOWN_SQLITE):
+            raise  # a bug (a missing table, bad SQL): keep the traceback
         where = getattr(args, "workspace", None)
         return _error(f"{where}/wavecurate.db: {e}" if where is not None else str(e))
     except OSError as e:
         if e.filename is None:
             raise
         return _error(f"{e.filename}: {e.strerror or e}")
+
+
+# SQLite failures that come from the file or the machine, not from wavecurate's SQL
+_KNOWN_SQLITE = (
+    "not a database",
+    "readonly",
+    "unable to open",
+    "disk I/O error",
+    "database or disk is full",
+    "database is locked",
+    "malformed",
+)
 
 
 def _error(message: str) -> int:
