@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from pipeline.records import Task
+from pipeline.records import ExportFilters, ExportFormat, Task, Verdict
 
 CODE_ALPACA_BLACKLIST = [
     "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
@@ -302,6 +302,50 @@ class ExportConfig:
     system_prompt: str = field(
         default="", metadata=_help("system message for the messages format (empty: none)")
     )
+    format: str = field(
+        default=ExportFormat.ALPACA.value, metadata=_run_only("alpaca, messages or full")
+    )
+    tasks: list[str] | None = field(default=None, metadata=_run_only("only these tasks"))
+    languages: list[str] | None = field(
+        default=None, metadata=_run_only("only these source languages")
+    )
+    verdict_source: str | None = field(default=None, metadata=_run_only("human or judge"))
+    reviewers: list[str] | None = field(
+        default=None, metadata=_run_only("only instances these reviewers decided")
+    )
+    include_flagged: bool = field(
+        default=False, metadata=_run_only("also instances flagged for benchmark overlap")
+    )
+    verdicts: tuple[str, ...] = field(
+        default=(Verdict.ACCEPT.value,), metadata=_run_only("final verdicts to take")
+    )
+    out: str = field(
+        default="", metadata=_run_only("the JSONL to write (empty: build only, write nothing)")
+    )
+    force: bool = field(
+        default=False, metadata=_run_only("replace a file that is not an earlier export")
+    )
+
+    @property
+    def filters(self) -> ExportFilters:
+        """The run's filters (see `ExportFilters`)."""
+        return ExportFilters(
+            tasks=self.tasks, languages=self.languages, verdict_source=self.verdict_source,
+            reviewers=self.reviewers, include_flagged=self.include_flagged,
+            verdicts=tuple(self.verdicts),
+        )  # fmt: skip
+
+    def select(
+        self, fmt: ExportFormat | str, filters: ExportFilters | None = None, **run: Any
+    ) -> ExportConfig:
+        """This section with the run-only fields of one export set: the format, the filters
+        (default: accepted, unflagged) and any other run-only field (`out`, `force`)."""
+        f = filters or ExportFilters()
+        return dataclasses.replace(
+            self, format=str(fmt), tasks=f.tasks, languages=f.languages,
+            verdict_source=f.verdict_source, reviewers=f.reviewers,
+            include_flagged=f.include_flagged, verdicts=tuple(f.verdicts), **run,
+        )  # fmt: skip
 
 
 @dataclass

@@ -148,7 +148,12 @@ def test_humaneval_solutions_are_flagged_and_kept_out_of_the_export(
     }
     assert flags_for(ws, "c1")[0].score == 1.0
     assert funnel(ws)["flagged"] == 3
-    exported = {r["id"] for r in build_export(ws, "full", ExportFilters()).rows}
+    exported = {
+        r["id"]
+        for r in build_export(
+            ws, ws.config, cfg=ws.config.export.select("full", ExportFilters())
+        ).rows
+    }
     assert exported == {"i01", "i02", "i03", "i05", "n1"}
     assert not exported & set(contaminated)
 
@@ -158,7 +163,12 @@ def test_humaneval_solutions_are_flagged_and_kept_out_of_the_export(
     with pytest.raises(ValueError, match="no benchmark-overlap flag"):
         clear_flag(ws, "i01", "alice", "why not")
     clear_flag(ws, "c3", "alice", "checked: a standard pairwise loop")
-    assert "c3" in {r["id"] for r in build_export(ws, "full", ExportFilters()).rows}
+    assert "c3" in {
+        r["id"]
+        for r in build_export(
+            ws, ws.config, cfg=ws.config.export.select("full", ExportFilters())
+        ).rows
+    }
     again = decontaminate(ws, encode=None, cfg=DecontaminateConfig())
     assert (again["flagged"], again["cleared"]) == (2, 1)
     assert flagged_instance_ids(ws) == ["c1", "c2"]

@@ -157,7 +157,9 @@ def test_an_export_is_one_snapshot_while_reviewers_write(tmp_path: Path) -> None
         time.sleep(0.5)
         with Workspace(tmp_path / "ws") as ws:
             while writer.poll() is None:
-                export = build_export(ws, "full", ExportFilters())
+                export = build_export(
+                    ws, ws.config, cfg=ws.config.export.select("full", ExportFilters())
+                )
                 exports += 1
                 rows = [json.loads(line) for line in export.jsonl.splitlines()]
                 assert export.manifest["count"] == len(rows)

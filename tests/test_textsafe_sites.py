@@ -38,7 +38,9 @@ def test_status_escapes_languages_and_tasks(
 
 def test_the_card_escapes_table_cells(hostile: Path) -> None:
     with Workspace(hostile) as ws:
-        card = build_export(ws, "alpaca", ExportFilters()).card
+        card = build_export(
+            ws, ws.config, cfg=ws.config.export.select("alpaca", ExportFilters())
+        ).card
     assert "\x1b" not in card and "\x07" not in card
     row = next(line for line in card.splitlines() if "red" in line and line.startswith("| "))
     assert row.count(" | ") == 1  # two cells: the `|` of the input is escaped

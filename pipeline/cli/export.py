@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json
+from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json, tqdm_progress
 from pipeline.records import VERDICTS, Verdict
 
 FORMATS = ("alpaca", "messages", "full")
@@ -135,7 +135,7 @@ def format_result(result: dict[str, Any], seconds: float) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pipeline.records import ExportFilters
-    from pipeline.stages.export import build_export, check_out, workspace_files, write_export
+    from pipeline.stages.export import build_export
     from pipeline.textsafe import for_terminal
 
     ws = open_workspace(args)
@@ -148,17 +148,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         verdicts=tuple(args.verdict or (Verdict.ACCEPT.value,)),
     )
     try:
-        check_out(args.out, workspace_files(ws), force=args.force)
-        export = build_export(ws, args.format, filters)
-        with ws.run("export", export.manifest["config_hash"]) as run:
-            paths = write_export(export, args.out)
-            run.counts.update(
-                {"format": args.format, "count": export.count, "out": str(paths[0]),
-                 "sha256": export.manifest["sha256"]}
-            )  # fmt: skip
-    except (ValueError, OSError) as e:
+        made_with = ws.config
+        cfg = made_with.export.select(args.format, filters, out=str(args.out), force=args.force)
+        export = build_export(ws, made_with, cfg=cfg, progress=tqdm_progress)
+    except (ValueError, OSError) as e:  # ExportPathError and ConfigError are ValueErrors
         return fail(str(e))
-    shown = [for_terminal(str(p)) for p in paths]
+    shown = [for_terminal(str(p)) for p in export.paths]
     print(f"export: {export.count:,} instances ({args.format}) -> {shown[0]}")
     print(f"  manifest {shown[1]}")
     print(f"  card     {shown[2]}")

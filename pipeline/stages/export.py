@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import DecontaminateConfig, config_hash
+from pipeline.config import Config, DecontaminateConfig, ExportConfig, config_hash
+from pipeline.progress import Progress, no_progress
 from pipeline.records import EDITABLE_FIELDS, ExportFilters, ExportFormat, Review
 from pipeline.store import DB_NAME, Workspace
 from pipeline.store.export import (
@@ -58,15 +59,17 @@ class ExportPathError(ValueError):
     """`--out` names a workspace file, or an existing file that is not an earlier export."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Export:
-    """A built export: the JSONL text, its manifest and card, and the rows it holds."""
+    """The export stage's result: the JSONL text, its manifest and card, the rows it holds, and
+    the paths written (`[out, manifest, card]`; empty when `cfg.out` was empty)."""
 
     format: ExportFormat
     jsonl: str
     manifest: dict[str, Any]
     card: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -78,31 +81,57 @@ class Export:
 
 
 def build_export(
-    ws: Workspace, fmt: ExportFormat | str, filters: ExportFilters | None = None
+    ws: Workspace, made_with: Config, *, cfg: ExportConfig, progress: Progress = no_progress
 ) -> Export:
-    """Select the instances `filters` admit and render them as `fmt` (alpaca|messages|full).
+    """Select the instances `cfg.filters` admit and render them as `cfg.format`; write them to
+    `cfg.out` when it is set.
 
-    Returns the JSONL text (one object a line, by instance id; empty when nothing matches), the
-    manifest (counts by task, language and verdict source; config hash; models; schema version;
-    sha256 of the JSONL) and the dataset card (Markdown). Raises ValueError on an unknown format.
+    `made_with`: the configuration the workspace's data was made with (the card's "How it was
+    made" and the manifest's config hash). Returns the JSONL text (one object a line, by instance
+    id; empty when nothing matches), the manifest (counts by task, language and verdict source;
+    config hash; models; schema version; sha256 of the JSONL) and the dataset card (Markdown),
+    all from one read snapshot of the workspace. With `cfg.out`: checks the path first
+    (`check_out`, `cfg.force`), writes the three files (`write_export`) and records an `export`
+    run; without, writes and records nothing (a preview). Raises ValueError on an unknown
+    format or filter, ExportPathError on a refused path.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
-    fmt = ExportFormat(fmt)
-    filters = filters or ExportFilters()
+    if cfg.format not in FORMATS:
+        raise ValueError(f"unknown export format {cfg.format!r} (known: {', '.join(FORMATS)})")
+    fmt = ExportFormat(cfg.format)
+    filters = cfg.filters
     filters.validate()
-    with ws.snapshot():  # one consistent state: selection, edits, reviews, flags, the funnel
-        return _build(ws, fmt, filters)
+    if not cfg.out:
+        with ws.snapshot():  # one consistent state: selection, edits, reviews, flags, the funnel
+            return _build(ws, made_with, cfg, fmt, filters, progress)
+    out = Path(cfg.out)
+    check_out(out, workspace_files(ws), force=cfg.force)
+    with ws.stage("export", cfg, force=True) as run:
+        with ws.snapshot():
+            export = _build(ws, made_with, cfg, fmt, filters, progress)
+        paths = write_export(export, out)
+        run.counts.update(
+            {"format": fmt.value, "count": export.count, "out": str(paths[0]),
+             "sha256": export.manifest["sha256"]}
+        )  # fmt: skip
+    return dataclasses.replace(export, paths=paths)
 
 
-def _build(ws: Workspace, fmt: ExportFormat, filters: ExportFilters) -> Export:
+def _build(
+    ws: Workspace,
+    made_with: Config,
+    cfg: ExportConfig,
+    fmt: ExportFormat,
+    filters: ExportFilters,
+    progress: Progress,
+) -> Export:
     selected = select_for_export(ws, filters)
+    bar = progress(total=len(selected), desc=f"export {fmt.value}", unit=" rows")
     edits = effective_edits(ws)
     for rec in selected:
         rec["edits"] = edits.get(rec["id"], {})
         rec.update({k: v for k, v in rec["edits"].items() if k in EDITABLE_FIELDS})
 
-    system_prompt = ws.config.export.system_prompt
+    system_prompt = cfg.system_prompt
     rows: list[dict[str, Any]]
     if fmt == ExportFormat.ALPACA:
         rows = [_alpaca_row(r) for r in selected]
@@ -110,11 +139,14 @@ def _build(ws: Workspace, fmt: ExportFormat, filters: ExportFilters) -> Export:
         rows = [_messages_row(r, system_prompt) for r in selected]
     else:
         rows = _full_rows(ws, selected)
+    bar.update(len(rows))
     jsonl = "".join(_json_line(row) for row in rows)
-    manifest = _manifest(ws, fmt, filters, selected, jsonl)
+    manifest = _manifest(ws, made_with, fmt, filters, selected, jsonl)
     if fmt == ExportFormat.MESSAGES:
         manifest["system_prompt"] = system_prompt
-    return Export(format=fmt, jsonl=jsonl, manifest=manifest, card=_card(ws, manifest), rows=rows)
+    card = _card(ws, made_with, manifest)
+    bar.close()
+    return Export(format=fmt, jsonl=jsonl, manifest=manifest, card=card, rows=rows)
 
 
 def sidecar_paths(out: Path) -> tuple[Path, Path]:
@@ -364,12 +396,12 @@ def _counts(selected: list[dict[str, Any]], key: str) -> dict[str, int]:
 
 def _manifest(
     ws: Workspace,
+    cfg: Config,
     fmt: str,
     filters: ExportFilters,
     selected: list[dict[str, Any]],
     jsonl: str,
 ) -> dict[str, Any]:
-    cfg = ws.config
     return {
         "format": fmt,
         "count": len(selected),
@@ -408,9 +440,8 @@ _FORMAT_TEXT = {
 }
 
 
-def _card(ws: Workspace, manifest: dict[str, Any]) -> str:
-    """The dataset card: what is in the file, how it was made, and the funnel."""
-    cfg = ws.config
+def _card(ws: Workspace, cfg: Config, manifest: dict[str, Any]) -> str:
+    """The dataset card: what is in the file, how it was made (`cfg`), and the funnel."""
     f = funnel(ws)
     counts = manifest["counts"]
     leakage = ws.get_metric("leakage")
