@@ -6,10 +6,13 @@ import argparse
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json, tqdm_progress
 from pipeline.records import VERDICTS, Verdict
+
+if TYPE_CHECKING:
+    from pipeline.stages.decontaminate import DecontaminateResult
 
 FORMATS = ("alpaca", "messages", "full")
 
@@ -100,26 +103,26 @@ def cmd_decontaminate(args: argparse.Namespace) -> int:
     except (BenchmarkError, ValueError, OSError) as e:  # ConfigError is a ValueError
         return fail(str(e))
     if args.json:
-        print_json(result)
+        print_json(dataclasses.asdict(result))
         return 0
     print(format_result(result, time.perf_counter() - started))
     return 0
 
 
-def format_result(result: dict[str, Any], seconds: float) -> str:
+def format_result(result: DecontaminateResult, seconds: float) -> str:
     """What `decontaminate` prints for people."""
-    if result.get("current"):
+    if result.current:
         return "decontaminate: nothing new since the last run (instances, benchmarks, settings)"
-    against = ", ".join(f"{k} ({v:,} items)" for k, v in result["benchmark_items"].items())
+    against = ", ".join(f"{k} ({v:,} items)" for k, v in result.benchmark_items.items())
     lines = [
-        f"decontaminate: {result['instances']:,} instances against {against} in {seconds:.1f} s",
-        f"  n-gram flags           {result['ngram_flags']:>8,}",
-        f"  embedding flags        {result['embedding_flags']:>8,}"
-        + ("" if result["embedding"] else "  (skipped: --no-embedding)"),
-        f"  flagged instances      {result['flagged']:>8,}"
-        f"  ({result['cleared']:,} more cleared by reviewers)",
+        f"decontaminate: {result.instances:,} instances against {against} in {seconds:.1f} s",
+        f"  n-gram flags           {result.ngram_flags:>8,}",
+        f"  embedding flags        {result.embedding_flags:>8,}"
+        + ("" if result.embedding else "  (skipped: --no-embedding)"),
+        f"  flagged instances      {result.flagged:>8,}"
+        f"  ({result.cleared:,} more cleared by reviewers)",
     ]
-    report = result.get("leakage")
+    report = result.leakage
     if report:
         lines.append(
             f"leakage: mean nearest-neighbour cosine similarity ({report['model']}, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from pipeline.config import LLMConfig
@@ -13,7 +14,7 @@ from pipeline.llm.cost import call_cost, estimate_tokens
 from pipeline.progress import Bar, Progress, no_progress
 from pipeline.store import StageRun, Workspace
 
-__all__ = ["LLM", "Bar", "Estimate", "Progress", "StageReport", "no_progress"]
+__all__ = ["LLM", "Bar", "Estimate", "LLMStageResult", "Progress", "no_progress"]
 
 # the shortest prefix the Messages API caches (Sonnet and Opus; Haiku needs 2048)
 MIN_CACHED_TOKENS = 1024
@@ -49,15 +50,23 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class StageReport:
-    """The outcome of an LLM stage run (generate, judge): its counts (those of its `runs` row),
-    `stopped` (why it ended early, else empty), `estimate` (a dry run's), and `current` (the
-    work was current: nothing done, nothing recorded)."""
+class LLMStageResult:
+    """The result of an LLM stage run (generate and judge share this shape): `counts`, those of
+    its `runs` row (read-only; the plan's `to_generate`/`to_judge`, the instance outcomes, and
+    the call stats `calls`, `cache_hits`, `call_errors`, tokens, `cost_usd`), `stopped` (why it
+    ended early or failed, else empty: the CLI exits 2 when set), `estimate` (a dry run's), and
+    `current` (the work was current: nothing done, nothing recorded).
 
-    counts: dict[str, Any] = field(default_factory=dict)
+    One type for both stages: they differ only in which outcome counts their `runs` row holds,
+    and those are read by name by `status`, the app and `describe`; the rest is the same."""
+
+    counts: Mapping[str, Any] = field(default_factory=dict)
     stopped: str = ""
     estimate: Estimate | None = None
     current: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
 
 
 def run_stage_calls(
