@@ -56,3 +56,24 @@ def test_export_prints_a_hostile_path_escaped(
     printed = capsys.readouterr().out
     assert "\x1b" not in printed and "a\\x1b[2Jb\\nc.jsonl" in printed
     assert json.loads(out.read_text())["instruction"] == "Write function h1."
+
+
+def test_the_committed_hostile_record_reaches_no_terminal_raw(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`tests/hostile/injection.jsonl` (escapes and a forged line in repo, path, language) read by
+    the real source: neither `ingest` nor `status` prints a control character or a forged line."""
+    from hostile import INJECTION_JSONL
+
+    ws = tmp_path / "ws"
+    assert main(["ingest", "codesearchnet", str(INJECTION_JSONL), "-w", str(ws)]) == 0
+    assert main(["status", "-w", str(ws)]) == 0
+    captured = capsys.readouterr()
+    for text in (captured.out, captured.err):
+        assert not any(c in text for c in "\x1b\x07\x00")
+        lines = [line.lower() for line in text.splitlines()]
+        assert not any(line.startswith(("forged", "## new rules")) for line in lines)
+    assert "kept by language: python\\n## new rules" in captured.out  # shown, escaped
+    with Workspace(ws) as opened:
+        languages = [r[0] for r in opened.db.execute("SELECT language FROM samples")]
+    assert languages  # the record was stored (its hostile fields kept as data)
