@@ -98,3 +98,32 @@ def test_a_closed_port_stops_after_a_few_calls(
         last = reopened.last_runs()[-1]
     assert rows == 4  # four calls recorded (as errors), the other eight never made
     assert last["stage"] == "generate" and last["counts"]["call_errors"] == 4
+
+
+def test_run_stops_at_a_generate_whose_calls_failed(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.cli.steps import STAGES, Resources, run_steps
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
+    root = _root(ws, "breaker_errors = 2\n")
+    with open(root / "wavecurate.toml", "a") as fh:
+        fh.write('[judge]\nprovider = "anthropic"\n')
+    text = (
+        (root / "wavecurate.toml")
+        .read_text()
+        .replace("[generate]\n", '[generate]\nprovider = "anthropic"\n')
+    )
+    (root / "wavecurate.toml").write_text(text)
+    steps = [(n, f) for n, f in STAGES if n in ("generate", "judge")]
+    with Workspace(root) as opened:
+        assert run_steps(opened, Resources(opened), steps) == llm.EXIT_STOPPED
+        stages = [r["stage"] for r in opened.last_runs()]
+    err = capsys.readouterr().err
+    assert "run: stopped at `generate` (exit 2)" in err
+    assert "== generate" in err and "== judge" not in err  # the judge never started
+    assert stages[-1] == "generate"
