@@ -251,6 +251,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX review_flags_instance ON review_flags(instance_id);
     CREATE INDEX review_flags_batch ON review_flags(batch_id);
     """,
+    # 4: harden2: the process that runs a stage (pid, host, boot id), so that a later open can
+    # tell a run whose process is gone (killed) from one still going
+    """
+    ALTER TABLE runs ADD COLUMN pid INTEGER;
+    ALTER TABLE runs ADD COLUMN host TEXT;
+    ALTER TABLE runs ADD COLUMN boot_id TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
