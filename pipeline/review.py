@@ -21,8 +21,10 @@ __all__ = [
     "Disagreement",
     "HumanStatus",
     "QueueFilter",
+    "QueueSource",
     "SortOrder",
     "build_queue",
+    "calibration_queue",
     "changed_edits",
     "changed_flips",
     "criteria_verdict",
@@ -58,6 +60,7 @@ class SortOrder(StrEnum):
     MOST_FAILED = "most failed criteria"
     SHUFFLED = "shuffled (per reviewer)"
     RECENTLY_REVIEWED = "recently reviewed"
+    MOST_LIKELY_WRONG = "most likely wrong first"  # the audit's risk ranking (`ranking=`)
 
 
 @dataclass(frozen=True)
@@ -130,10 +133,19 @@ def _seed(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
-def sort_rows(rows: Sequence[QueueRow], order: SortOrder, *, seed: str = "") -> list[QueueRow]:
+def sort_rows(
+    rows: Sequence[QueueRow], order: SortOrder, *, seed: str = "", ranking: Sequence[str] = ()
+) -> list[QueueRow]:
     """Rows in `order`; ties keep ingestion order. SHUFFLED is a fixed permutation per `seed`
-    (the reviewer's name), so that reviewers working one queue at once rarely meet."""
+    (the reviewer's name), so that reviewers working one queue at once rarely meet.
+    MOST_LIKELY_WRONG puts the rows in `ranking` (instance ids, most likely wrong first: the
+    order of `pipeline.audit.report.next_to_audit`) first in that order, then the rest (reviewed
+    instances, calibration draws, unjudged ones: what the risk model does not rank) in ingestion
+    order."""
     base = sorted(rows, key=lambda r: (r.seq, r.instance_id))
+    if order is SortOrder.MOST_LIKELY_WRONG:
+        place = {iid: i for i, iid in enumerate(ranking)}
+        return sorted(base, key=lambda r: place.get(r.instance_id, len(place)))
     if order is SortOrder.TASK:
         return sorted(base, key=lambda r: r.task)
     if order is SortOrder.JUDGE_REJECTS_FIRST:
@@ -150,10 +162,32 @@ def sort_rows(rows: Sequence[QueueRow], order: SortOrder, *, seed: str = "") -> 
 
 
 def build_queue(
-    rows: Iterable[QueueRow], f: QueueFilter, order: SortOrder, *, seed: str = ""
+    rows: Iterable[QueueRow],
+    f: QueueFilter,
+    order: SortOrder,
+    *,
+    seed: str = "",
+    ranking: Sequence[str] = (),
 ) -> list[str]:
-    """The instance ids of the queue: filtered, then sorted."""
-    return [r.instance_id for r in sort_rows(filter_rows(rows, f), order, seed=seed)]
+    """The instance ids of the queue: filtered, then sorted (`seed`, `ranking`: see sort_rows)."""
+    kept = filter_rows(rows, f)
+    return [r.instance_id for r in sort_rows(kept, order, seed=seed, ranking=ranking)]
+
+
+class QueueSource(StrEnum):
+    """Where a queue's instances come from, before any filter."""
+
+    ALL = "all instances"
+    CALIBRATION = "calibration sample"  # the calibration draws, in draw order
+
+
+def calibration_queue(rows: Iterable[QueueRow], draws: Sequence[str], f: QueueFilter) -> list[str]:
+    """The calibration queue: the drawn instance ids (`pipeline.store.audit.calibration_ids`, in
+    draw order) that `f` keeps, in draw order; reviewed draws stay, so that progress counts them
+    and "previous" finds them. No sort order applies: every draw is to be reviewed, and the
+    estimate does not depend on the order they are read in."""
+    kept = {r.instance_id for r in filter_rows(rows, f)}
+    return [iid for iid in dict.fromkeys(draws) if iid in kept]
 
 
 def move(
