@@ -16,7 +16,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from pipeline.store import queue as store_queue
 from pipeline.store import reviews as store_reviews
 from pipeline.store import tokens as store_tokens
 from pipeline.store.vectors import coreset_rows, count_projection, projection_rows
+
+if TYPE_CHECKING:  # scipy loads with it: only the pages that show the audit import it
+    from pipeline.audit.report import AuditReport
 
 WS_PATH_KEY = "workspace_path"
 WS_KEY = "_workspace"
@@ -314,3 +317,15 @@ def runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
         for r in runs
     ]
     return pd.DataFrame(rows, columns=["stage", "seconds", "status", "finished", "counts"])
+
+
+# -- the audit ------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def audit_report(_ws: Workspace, path: str, token: Tokens) -> AuditReport:
+    """`pipeline.audit.report.audit_report` (cached per change token: a review or a calibration
+    draw changes it)."""
+    from pipeline.audit.report import audit_report as report
+
+    return report(_ws)

@@ -1,4 +1,5 @@
-"""Agreement: human vs Discriminator, per criterion and per reviewer; human vs human."""
+"""Agreement: can the unread rest be trusted (the calibration estimate), human vs Discriminator
+with 95% intervals, per task, per criterion and per reviewer; human vs human."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import data
+from app import audit_parts, data
 from pipeline.agreement import Agreement, agreement_report
+from pipeline.audit.report import agreement_stats, criterion_stats
+from pipeline.store.audit import draw_calibration
 
 EVERYONE = "everyone (latest review per instance)"
+REVIEW_SOURCE_KEY = "review_source"  # the Review page's queue source (pipeline.review.QueueSource)
 
 ws = data.workspace()
 
@@ -52,24 +56,98 @@ def _matrix_chart(a: Agreement, rater_a: str, rater_b: str, title: str) -> alt.L
 
 
 def _summary(a: Agreement, what: str) -> None:
+    """n, the agreed share and Cohen's kappa, each with its 95% interval."""
+    s = agreement_stats(a)
     with st.container(horizontal=True):
         st.metric(what, f"{a.n:,}", border=True)
-        st.metric("Agreement", _share(a.observed), border=True)
+        st.metric(
+            "Agreement",
+            _share(a.observed),
+            delta=f"95% {audit_parts.span(s.observed)}",
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+            help="Share of instances with the same verdict (Wilson interval).",
+        )
         st.metric(
             "Cohen's kappa",
             _kappa(a.kappa),
+            delta=f"95% {audit_parts.span(s.kappa, audit_parts.num)} · n = {a.n:,}",
+            delta_color="off",
+            delta_arrow="off",
             border=True,
             help="Agreement beyond chance: 1 is perfect, 0 is chance. Undefined (n/a) when "
-            "both raters gave one and the same label throughout.",
+            "both raters gave one and the same label throughout. Interval: Cohen (1960).",
         )
+
+
+def _draw(n: int, seed: int) -> None:
+    drawn = draw_calibration(ws, n, seed)
+    audit_parts.new_seed()
+    st.session_state[REVIEW_SOURCE_KEY] = "calibration sample"
+    st.session_state["ag_drawn"] = len(drawn)
 
 
 st.title("Agreement", anchor=False)
 st.caption(
-    "How often the human reviewers agree with the Discriminator, criterion by criterion, and "
-    "with each other. A criterion a reviewer left unflipped counts as their agreement with "
-    "the judge's answer; a flip is their disagreement."
+    "How far the unread rest can be trusted, how often the human reviewers agree with the "
+    "Discriminator (verdict by verdict, task by task, criterion by criterion) and with each "
+    "other. A criterion a reviewer flipped is their disagreement on it; a verdict overridden "
+    'without a flipped criterion counts as a disagreement on "(unspecified)", never as '
+    "agreement on every criterion."
 )
+
+audit = data.audit_report(ws, str(ws.root), data.tokens(ws))
+
+with st.container(border=True):
+    st.subheader("Can the unread rest be trusted?", anchor=False)
+    audit_parts.estimate_metrics(audit)
+    st.caption(
+        "Only the calibration draws feed this estimate: a uniform random sample of the accepted "
+        "instances nobody had reviewed. Reviews made in the risk order, through a filter or a map "
+        "selection seek out likely errors and are not a random sample, so they never count here. "
+        "Review every draw: skipping the hard ones would bias it."
+    )
+    waiting = audit.drawn - audit.error_rate.n
+    with (
+        st.form("ag_draw_form", border=False, enter_to_submit=False),
+        st.container(horizontal=True, vertical_alignment="bottom"),
+    ):
+        how_many = st.number_input(
+            "Draw more",
+            min_value=1,
+            max_value=max(1, audit.population),
+            value=30,
+            step=10,
+            key="ag_draw_n",
+            width=160,
+            help="Instances drawn uniformly at random, without replacement, from the accepted "
+            "ones nobody has reviewed.",
+        )
+        seed = st.number_input(
+            "Seed",
+            min_value=0,
+            max_value=2**31 - 1,
+            value=audit_parts.next_seed(),
+            step=1,
+            width=180,
+            help="Recorded with the draw; the same seed on the same workspace draws the "
+            "same instances (wavecurate audit sample N --seed S).",
+        )
+        drew = st.form_submit_button(
+            "Draw and review them", icon=":material/casino:", type="primary"
+        )
+    if drew:
+        _draw(int(how_many), int(seed))
+        st.switch_page("views/review.py")
+    if waiting > 0:
+        st.info(
+            f"{waiting:,} drawn instances are waiting for a review.",
+            icon=":material/pending_actions:",
+        )
+        if st.button("Review the calibration sample", icon=":material/rate_review:"):
+            st.session_state[REVIEW_SOURCE_KEY] = "calibration sample"
+            st.switch_page("views/review.py")
 
 report = agreement_report(ws)
 names = [a.reviewer for a in report.activity]
@@ -88,36 +166,26 @@ with st.container(border=True):
                 alt="Confusion matrix of judge against human verdicts",
             )
         with right:
-            rows = [
-                {
-                    "criterion": name,
-                    "instances": a.n,
-                    "agreement": a.observed,
-                    "kappa": _kappa(a.kappa),
-                    "flipped to pass": a.matrix[1][0],
-                    "flipped to fail": a.matrix[0][1],
-                }
-                for name, a in report.per_criterion.items()
-            ]
-            st.caption("Per criterion")
-            st.dataframe(
-                pd.DataFrame(rows),
-                hide_index=True,
-                column_config={
-                    "agreement": st.column_config.ProgressColumn(
-                        "agreement", format="percent", min_value=0.0, max_value=1.0
+            if who == EVERYONE:  # the audit report: per task too
+                rows = [
+                    ("verdict", "", audit.overall),
+                    *(("task", t, s) for t, s in audit.per_task.items()),
+                    *(("criterion", c, s) for c, s in audit.per_criterion.items()),
+                ]
+            else:
+                rows = [
+                    ("verdict", "", agreement_stats(report.overall)),
+                    *(
+                        ("criterion", c, criterion_stats(c, a))
+                        for c, a in report.per_criterion.items()
                     ),
-                    "kappa": st.column_config.TextColumn("kappa", width="small"),
-                    "flipped to pass": st.column_config.NumberColumn(
-                        "flipped to pass", help="The judge said fail; the reviewer, pass"
-                    ),
-                    "flipped to fail": st.column_config.NumberColumn(
-                        "flipped to fail", help="The judge said pass; the reviewer, fail"
-                    ),
-                },
-                height=36 * (len(rows) + 1) + 2,  # every criterion, no inner scrolling
-                alt="Agreement and kappa between judge and reviewers for each criterion",
+                ]
+            st.caption("Per task and per criterion, with 95% intervals")
+            audit_parts.stats_table(
+                rows, "Agreement and kappa between judge and reviewers with 95% intervals"
             )
+        if who == EVERYONE:
+            audit_parts.judge_accept_metrics(audit)
     else:
         st.info(
             "No instance has both a judge verdict and a human review yet.", icon=":material/info:"

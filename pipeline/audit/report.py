@@ -68,6 +68,7 @@ __all__ = [
     "SampleVectors",
     "agreement_stats",
     "audit_report",
+    "criterion_stats",
     "next_to_audit",
     "risk_items",
 ]
@@ -109,6 +110,15 @@ def agreement_stats(a: Agreement) -> AgreementStats:
     return AgreementStats(
         a, wilson_interval(agreed, n), kappa_interval(a.kappa, a.observed, expected, n)
     )
+
+
+def criterion_stats(name: str, a: Agreement) -> AgreementStats:
+    """`agreement_stats` of one criterion's comparison; the UNSPECIFIED pseudo-criterion holds
+    only disagreements by construction (overrides no flip carries), so it has no kappa."""
+    s = agreement_stats(a)
+    if name == UNSPECIFIED:
+        return AgreementStats(a, s.observed, kappa_interval(math.nan, 0, 0, a.n))
+    return s
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,14 +199,9 @@ def audit_report(ws: Workspace, *, execution: Mapping[str, str] | None = None) -
             a.append(j)
             b.append(h)
     per_criterion = {
-        name: agreement_stats(compare(a, b, CRITERION_LABELS))
+        name: criterion_stats(name, compare(a, b, CRITERION_LABELS))
         for name, (a, b) in sorted(by_c.items())
     }
-    if UNSPECIFIED in per_criterion:  # disagreements only, by construction: no kappa to speak of
-        s = per_criterion[UNSPECIFIED]
-        per_criterion[UNSPECIFIED] = AgreementStats(
-            s.agreement, s.observed, kappa_interval(math.nan, 0, 0, s.agreement.n)
-        )
     accept = Verdict.ACCEPT.value
     both = sum(1 for j, h in zip(judge, human, strict=True) if j == accept and h == accept)
     precision = wilson_interval(both, sum(1 for j in judge if j == accept))

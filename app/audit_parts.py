@@ -1,0 +1,171 @@
+"""The audit's numbers on the Agreement page: the calibration estimate, the calibration draw, and
+judge-vs-people agreement with 95% intervals. Everything is computed in `pipeline.audit`; this
+module only lays it out."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pipeline.audit.intervals import Interval
+from pipeline.audit.report import AgreementStats, AuditReport
+
+SEED_KEY = "ag_draw_seed"  # the seed the next calibration draw uses (shown, editable)
+
+
+def pct(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.1%}"
+
+
+def num(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}"
+
+
+def span(i: Interval, fmt: Any = pct) -> str:
+    """'[low, high]' of an interval, or 'n/a' when it has none."""
+    if i.n == 0 or math.isnan(i.low) or math.isnan(i.high):
+        return "n/a"
+    return f"[{fmt(i.low)}, {fmt(i.high)}]"
+
+
+def estimate_metrics(report: AuditReport) -> None:
+    """The calibration estimate: the share a person would reject, its interval, n, the
+    population, and the draws still needed for ±5 points."""
+    e = report.error_rate
+    with st.container(horizontal=True):
+        st.metric(
+            "Would be rejected",
+            pct(e.estimate),
+            delta=f"95% interval {span(e)}" if e.n else "no reviewed draw yet",
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+            help="Estimated share of the accepted, unreviewed instances a person would reject: "
+            "rejected draws over reviewed draws, with the exact 95% interval for a finite "
+            "population (hypergeometric).",
+        )
+        st.metric(
+            "Reviewed draws (n)",
+            f"{e.n:,}",
+            delta=f"of {report.drawn:,} drawn",
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+        )
+        st.metric(
+            "Population",
+            f"{report.population:,}",
+            delta="accepted, unreviewed",
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+            help="The frame the calibration draws come from: instances whose final verdict was "
+            "accept and that no person had reviewed when the first draw was made.",
+        )
+        st.metric(
+            "More draws for ±5 points",
+            f"{report.more_draws_for_5_points:,}",
+            border=True,
+            help="How many more reviewed draws would narrow the 95% interval to about ±5 "
+            "percentage points (worst case the data still allow).",
+        )
+
+
+def stats_frame(rows: Sequence[tuple[str, str, AgreementStats]]) -> pd.DataFrame:
+    """One row per comparison: (kind, name, stats) -> scope, n, agreement and kappa with their
+    95% intervals, and the criterion flips. Kappa is 'n/a' where it is undefined (one label
+    throughout, or the '(unspecified)' row, which holds only disagreements)."""
+    out = []
+    for kind, name, s in rows:
+        m = s.agreement.matrix
+        criterion = kind == "criterion"
+        out.append(
+            {
+                "scope": f"{kind} {name}".strip(),
+                "n": s.agreement.n,
+                "agreement": s.observed.estimate,
+                "agreement 95%": span(s.observed),
+                "kappa": num(s.kappa.estimate),
+                "kappa 95%": span(s.kappa, num),
+                "flipped to pass": m[1][0] if criterion else None,
+                "flipped to fail": m[0][1] if criterion else None,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def stats_table(rows: Sequence[tuple[str, str, AgreementStats]], alt: str) -> None:
+    frame = stats_frame(rows)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            "agreement": st.column_config.ProgressColumn(
+                "agreement", format="percent", min_value=0.0, max_value=1.0
+            ),
+            "n": st.column_config.NumberColumn("n", help="Instances both decided"),
+            "kappa": st.column_config.TextColumn(
+                "kappa",
+                width="small",
+                help="Cohen's kappa: 1 is perfect, 0 is chance; n/a where undefined",
+            ),
+            "kappa 95%": st.column_config.TextColumn("kappa 95%", help="Cohen's (1960) interval"),
+            "agreement 95%": st.column_config.TextColumn("agreement 95%", help="Wilson interval"),
+            "flipped to pass": st.column_config.NumberColumn(
+                "flipped to pass", help="The judge said fail; the reviewer, pass"
+            ),
+            "flipped to fail": st.column_config.NumberColumn(
+                "flipped to fail", help="The judge said pass; the reviewer, fail"
+            ),
+        },
+        height=36 * (len(frame) + 1) + 2,  # every row, no inner scrolling
+        alt=alt,
+    )
+
+
+def judge_accept_metrics(report: AuditReport) -> None:
+    """The judge's precision and recall of accept against people's verdicts, with intervals."""
+    p, r = report.precision, report.recall
+    with st.container(horizontal=True):
+        st.metric(
+            "Precision of accept",
+            pct(p.estimate),
+            delta=f"95% {span(p)} · n = {p.n:,}",
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+            help="Of the instances the judge accepted and a person reviewed, the share the "
+            "person accepted too (Wilson interval).",
+        )
+        st.metric(
+            "Recall of accept",
+            pct(r.estimate),
+            delta=f"95% {span(r)} · n = {r.n:,}",
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+            help="Of the reviewed instances a person accepted, the share the judge accepted "
+            "too (Wilson interval).",
+        )
+    st.caption(
+        "From all reviews, not a random sample: people read what a filter, the map or the risk "
+        "order showed them, so these describe what people looked at, not the whole pool."
+    )
+
+
+def next_seed() -> int:
+    """The seed the next draw uses: random, shown in the form, recorded with the draw, so a draw
+    can be repeated (`wavecurate audit sample N --seed S`)."""
+    if SEED_KEY not in st.session_state:
+        st.session_state[SEED_KEY] = secrets.randbelow(2**31)
+    return int(st.session_state[SEED_KEY])
+
+
+def new_seed() -> None:
+    """A fresh seed for the next draw: the same seed twice would pick related positions."""
+    st.session_state[SEED_KEY] = secrets.randbelow(2**31)
