@@ -1,5 +1,6 @@
-"""The audit's numbers on the Agreement page: the calibration estimate, the calibration draw, and
-judge-vs-people agreement with 95% intervals. Everything is computed in `pipeline.audit`; this
+"""The audit's numbers: on the Agreement page the calibration estimate, the calibration draw and
+judge-vs-people agreement with 95% intervals; on the Review page why an instance ranks where it
+does in the risk order. Everything is computed in `pipeline.audit`; this
 module only lays it out."""
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app.text import plain
 from pipeline.audit.intervals import Interval
 from pipeline.audit.report import AgreementStats, AuditReport
+from pipeline.audit.risk import Ranked
 
 SEED_KEY = "ag_draw_seed"  # the seed the next calibration draw uses (shown, editable)
 
@@ -169,3 +172,18 @@ def next_seed() -> int:
 def new_seed() -> None:
     """A fresh seed for the next draw: the same seed twice would pick related positions."""
     st.session_state[SEED_KEY] = secrets.randbelow(2**31)
+
+
+def risk_note(ranked: Ranked | None, position: int | None) -> None:
+    """Why the current instance stands where it does in the "most likely wrong first" order:
+    its place in the ranking, the model's score and its reasons (None: not ranked, i.e.
+    reviewed, drawn for calibration or not judged)."""
+    if ranked is None or position is None:
+        st.caption("Not in the risk ranking: reviewed, drawn for calibration, or not judged.")
+        return
+    why = "; ".join(ranked.reasons) or "no strong signal (ranked by the learned base rates)"
+    st.caption(
+        plain(f"Risk rank {position + 1:,} · score {ranked.score:.0%} · {why}"),
+        help="The order's score is not a calibrated probability; see Auditing the judge in "
+        "the README for the model.",
+    )
