@@ -71,8 +71,11 @@ def estimate_metrics(report: AuditReport) -> None:
             "accept and that no person had reviewed when the first draw was made.",
         )
         st.metric(
-            "More draws for ±5 points",
+            "More draws needed",
             f"{report.more_draws_for_5_points:,}",
+            delta="for a ±5-point interval",
+            delta_color="off",
+            delta_arrow="off",
             border=True,
             help="How many more reviewed draws would narrow the 95% interval to about ±5 "
             "percentage points (worst case the data still allow).",

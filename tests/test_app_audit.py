@@ -70,7 +70,8 @@ def test_agreement_page_shows_the_calibration_estimate(
     assert metrics["Reviewed draws (n)"].value == "30"
     assert metrics["Reviewed draws (n)"].delta == "of 40 drawn"
     assert metrics["Population"].value == f"{len(pool.accepted):,}"
-    assert metrics["More draws for ±5 points"].value == f"{report.more_draws_for_5_points:,}"
+    assert metrics["More draws needed"].value == f"{report.more_draws_for_5_points:,}"
+    assert metrics["More draws needed"].delta == "for a ±5-point interval"
     assert report.more_draws_for_5_points > 0
     captions = " ".join(c.value for c in at.caption)
     assert "Only the calibration draws feed this estimate" in captions

@@ -55,11 +55,18 @@ def _matrix_chart(a: Agreement, rater_a: str, rater_b: str, title: str) -> alt.L
     return chart
 
 
-def _summary(a: Agreement, what: str) -> None:
-    """n, the agreed share and Cohen's kappa, each with its 95% interval."""
+def _summary(a: Agreement, what: str, between: str) -> None:
+    """n (`what`, decided by `between`), the agreed share and Cohen's kappa, each with its 95% interval."""
     s = agreement_stats(a)
     with st.container(horizontal=True):
-        st.metric(what, f"{a.n:,}", border=True)
+        st.metric(
+            what,
+            f"{a.n:,}",
+            delta=between,
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+        )
         st.metric(
             "Agreement",
             _share(a.observed),
@@ -77,7 +84,8 @@ def _summary(a: Agreement, what: str) -> None:
             delta_arrow="off",
             border=True,
             help="Agreement beyond chance: 1 is perfect, 0 is chance. Undefined (n/a) when "
-            "both raters gave one and the same label throughout. Interval: Cohen (1960).",
+            "both raters gave one and the same label throughout; 0 when one of them did (a "
+            "calibration sample alone holds only the judge's accepts). Interval: Cohen (1960).",
         )
 
 
@@ -157,7 +165,7 @@ if who != EVERYONE:
 
 with st.container(border=True):
     st.subheader("Human vs judge", anchor=False)
-    _summary(report.overall, "Instances both decided")
+    _summary(report.overall, "Instances both decided", "by the judge and a person")
     if report.overall.n:
         left, right = st.columns([1, 2], gap="large")
         with left:
@@ -224,7 +232,7 @@ with st.container(border=True):
         "of reviewers on each of them counts once."
     )
     if hh.n:
-        _summary(hh, "Reviewer pairs compared")
+        _summary(hh, "Reviewer pairs compared", "on the same instance")
         left, right = st.columns([1, 2], gap="large")
         with left:
             st.altair_chart(
