@@ -67,8 +67,9 @@ def test_full_rows_carry_provenance(ws: Workspace) -> None:
         "id", "task", "language", "target_language", "instruction", "input", "output",
         "edited_fields", "verdict", "verdict_source", "judge_verdict", "human_verdict",
         "reviewer", "sample", "generator", "judge", "judgments", "reviews", "flagged", "flags",
-        "flag_clearances", "cost",
+        "flag_clearances", "cost", "execution",
     }  # fmt: skip
+    assert r["execution"]["verdict"] is None  # not verified yet: the same keys, no verdict
     assert r["sample"]["func_name"] == "fn_i01"
     assert r["sample"]["source"] == "tree"
     assert r["generator"] == {

@@ -11,7 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # bottom to top; a module belongs to the layer of the longest prefix that names it
 LAYERS: list[set[str]] = [
-    {"pipeline.records", "pipeline.config", "pipeline.progress", "pipeline.version"},
+    {
+        "pipeline.records",
+        "pipeline.config",
+        "pipeline.progress",
+        "pipeline.version",
+        "pipeline.textsafe",
+    },
     {"pipeline.store"},
     {"pipeline.sources", "pipeline.embedding", "pipeline.verify", "pipeline.prompts"},
     {"pipeline.llm"},

@@ -10,7 +10,6 @@ from pipeline.records import Task
 from pipeline.verify import (
     ExecJob,
     ExecVerdict,
-    Limits,
     VerifyConfig,
     bug_is_observable,
     build_inputs,
@@ -226,7 +225,7 @@ def test_the_reference_runs_with_its_files_import_lines() -> None:
 
 def test_a_slow_reference_is_judged_on_the_inputs_done_within_budget() -> None:
     ref = "import time\ndef slow(n: int) -> int:\n    time.sleep(0.3)\n    return n * 2\n"
-    config = VerifyConfig(limits=Limits(cpu_s=4, wall_s=4, per_call_s=1.0), max_inputs=24)
+    config = VerifyConfig(cpu_s=4, wall_s=4, per_call_s=1.0, max_inputs=24)
     verdict = verify_instance(ExecJob("k", Task.GENERATION, "python", "slow", ref, ref), config)
     # 24 inputs x 3 calls x 0.3 s would pass the 4 s wall clock; the budget stops early instead
     assert verdict.verdict == ExecVerdict.PASS, verdict.detail

@@ -195,6 +195,9 @@ def generation_request(
         "code_nodoc": sample.code_nodoc,
         "target_language": target_language,
     }
+    imports = str(getattr(sample, "imports", "") or "")
+    if imports:  # only when known: requests of samples without imports keep their cache keys
+        context["imports"] = imports
     return Request(
         role="generator",
         model=model,

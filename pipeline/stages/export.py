@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import DecontaminateConfig, config_hash
-from pipeline.records import EDITABLE_FIELDS, ExportFilters, ExportFormat, Review
+from pipeline.records import EDITABLE_FIELDS, Execution, ExportFilters, ExportFormat, Review
 from pipeline.store import Workspace
+from pipeline.store.executions import executions_by_instance
 from pipeline.store.export import (
     effective_edits,
     judgments_by_instance,
@@ -172,19 +173,27 @@ def _full_rows(ws: Workspace, selected: list[dict[str, Any]]) -> list[dict[str, 
     reviews = reviews_by_instance(ws)
     flags = flags_by_instance(ws)
     clearances = clearances_by_instance(ws)
+    executions = executions_by_instance(ws)
     out = []
     for r in selected:
         iid = r["id"]
-        out.append(
-            _full_row(
-                r,
-                judgments.get(iid, []),
-                reviews.get(iid, []),
-                [dataclasses.asdict(f) for f in flags.get(iid, [])],
-                [dataclasses.asdict(c) for c in clearances.get(iid, [])],
-            )
+        row = _full_row(
+            r,
+            judgments.get(iid, []),
+            reviews.get(iid, []),
+            [dataclasses.asdict(f) for f in flags.get(iid, [])],
+            [dataclasses.asdict(c) for c in clearances.get(iid, [])],
         )
+        execution = executions.get(iid)
+        # the same keys on every row (Arrow-friendly); verdict None when not verified
+        row["execution"] = (
+            execution.to_json() if execution else Execution(iid, "", "").to_json() | _UNVERIFIED
+        )
+        out.append(row)
     return out
+
+
+_UNVERIFIED: dict[str, Any] = {"verdict": None, "detail": "not verified", "mechanism": None}
 
 
 def _full_row(

@@ -10,7 +10,7 @@ from pipeline.store import Workspace, chunks
 
 _COLUMNS = (
     "id, source, language, repo, path, func_name, line, docstring, code, code_nodoc, url, "
-    "partition, sha256, seq"
+    "partition, sha256, seq, imports"
 )
 
 
@@ -25,7 +25,7 @@ def insert_samples(ws: Workspace, samples: Iterable[Sample], batch: int = 2000) 
             nonlocal added
             before = db.total_changes
             db.executemany(
-                f"INSERT OR IGNORE INTO samples({_COLUMNS}) VALUES ({','.join('?' * 14)})", rows
+                f"INSERT OR IGNORE INTO samples({_COLUMNS}) VALUES ({','.join('?' * 15)})", rows
             )
             added += db.total_changes - before
             rows.clear()
@@ -35,7 +35,7 @@ def insert_samples(ws: Workspace, samples: Iterable[Sample], batch: int = 2000) 
                 (
                     s.id, s.source, s.language, s.repo, s.path, s.func_name, s.line,
                     s.docstring, s.code, s.code_nodoc, s.url, s.partition,
-                    normalised_hash(s.code), seq,
+                    normalised_hash(s.code), seq, s.imports,
                 )
             )  # fmt: skip
             seq += 1

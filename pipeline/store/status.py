@@ -6,6 +6,7 @@ from typing import Any
 
 from pipeline.records import VERDICTS, InstanceStatus, Verdict
 from pipeline.store import Workspace
+from pipeline.store.executions import execution_counts, execution_counts_by_task
 from pipeline.store.export import exportable_ids
 from pipeline.store.llm import cost_summary
 from pipeline.store.samples import count_samples
@@ -24,8 +25,10 @@ def funnel(ws: Workspace) -> dict[str, Any]:
 
     Keys: ingested, kept, dropped {rule: n}, by_source, by_language, embedded, coreset,
     projected, instances (generated, status ok), by_task {task: n}, failed, rule_failed, skipped,
-    judged, judge_failed, judge_accepted, judge_rejected, accepted, rejected (final verdicts:
-    latest human review, else the judge), reviewed, flagged, exportable, llm_calls, tokens
+    judged, judge_failed, judge_accepted, judge_rejected, execution {pass, fail, inconclusive,
+    not_applicable} and execution_by_task {task: {...}} (the verify stage), accepted, rejected
+    (final verdicts: latest human review, else reject when execution failed and `[verify] gate`
+    is on, else the judge), rejected_by_execution (final rejects the gate decided), reviewed, flagged, exportable, llm_calls, tokens
     {input, output}, cost_usd, cost_by_role {generator|judge: {calls, input_tokens,
     output_tokens, cost_usd}}, cost_per_accepted_usd (generation and judge calls of accepted
     instances, per accepted instance), schema_version.
@@ -55,8 +58,13 @@ def funnel(ws: Workspace) -> dict[str, Any]:
     final = _grouped(
         ws, "SELECT verdict, COUNT(*) FROM final_verdicts WHERE verdict IS NOT NULL GROUP BY 1"
     )
+    out["execution"] = execution_counts(ws)
+    out["execution_by_task"] = execution_counts_by_task(ws)
     out["accepted"] = final.get(Verdict.ACCEPT, 0)
     out["rejected"] = final.get(Verdict.REJECT, 0)
+    out["rejected_by_execution"] = int(
+        _scalar(ws, "SELECT COUNT(*) FROM final_verdicts WHERE verdict_source = 'execution'")
+    )
     out["reviewed"] = int(_scalar(ws, "SELECT COUNT(*) FROM latest_reviews"))
     out["flagged"] = int(_scalar(ws, "SELECT COUNT(*) FROM flagged_instances"))
     out["exportable"] = len(exportable_ids(ws))

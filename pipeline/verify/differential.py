@@ -21,13 +21,15 @@ inputs done (a slow but honest reference is not killed mid-run).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import VerifyConfig
 from pipeline.records import Task
 from pipeline.verify.inputs import build_inputs, find_function, is_method
 from pipeline.verify.model import CallInput, ExecJob, ExecutionVerdict, ExecVerdict
@@ -37,13 +39,16 @@ _HARNESS = (Path(__file__).parent / "harness_main.py").read_text(encoding="utf-8
 _RUNNABLE = {"python", "py"}
 
 
-@dataclass(frozen=True)
-class VerifyConfig:
-    """Engine settings: the sandbox limits, the inputs wanted, the pass threshold."""
-
-    limits: Limits = field(default_factory=Limits)
-    max_inputs: int = 24
-    min_inputs: int = 3
+def limits_for(config: VerifyConfig) -> Limits:
+    """The sandbox limits of `[verify]` (the other fields of `Limits` keep their defaults)."""
+    return Limits(
+        cpu_s=config.cpu_s,
+        wall_s=config.wall_s,
+        memory_mb=config.memory_mb,
+        processes=config.processes,
+        file_mb=config.file_mb,
+        per_call_s=config.per_call_s,
+    )
 
 
 def _verdict(
@@ -53,8 +58,15 @@ def _verdict(
     return ExecutionVerdict(kind, detail, shown, mechanism=mechanism(), **kw)
 
 
-def verify_instance(job: ExecJob, config: VerifyConfig = VerifyConfig()) -> ExecutionVerdict:
-    """The execution verdict for one instance. Never raises for anything the code does."""
+def verify_instance(job: ExecJob, config: VerifyConfig | None = None) -> ExecutionVerdict:
+    """The execution verdict for one instance under `config` (default: `[verify]`'s defaults),
+    with the wall seconds it took. Never raises for anything the code does."""
+    started = time.perf_counter()
+    verdict = _verify(job, config or VerifyConfig())
+    return dataclasses.replace(verdict, seconds=time.perf_counter() - started)
+
+
+def _verify(job: ExecJob, config: VerifyConfig) -> ExecutionVerdict:
     if job.task == Task.SUMMARIZATION:
         return _verdict(ExecVerdict.NOT_APPLICABLE, "code summarization produces no code to run")
     if job.language.lower() not in _RUNNABLE:
@@ -102,11 +114,11 @@ def verify_instance(job: ExecJob, config: VerifyConfig = VerifyConfig()) -> Exec
         "cand": job.candidate_code,
         "buggy": job.buggy_code if repair else None,
         "inputs": [{"call": i.call, "setup": i.setup} for i in inputs],
-        "per_call_s": config.limits.per_call_s,
+        "per_call_s": config.per_call_s,
         # stop starting inputs well before the sandbox's CPU or wall limit would kill the run
-        "budget_s": 0.5 * min(config.limits.cpu_s, config.limits.wall_s),
+        "budget_s": 0.5 * min(config.cpu_s, config.wall_s),
     }
-    result = run_python(_HARNESS, config.limits, files={"job.json": json.dumps(payload)})
+    result = run_python(_HARNESS, limits_for(config), files={"job.json": json.dumps(payload)})
     return _decide(result, inputs, repair, config)
 
 
@@ -234,7 +246,7 @@ def bug_is_observable(
     buggy_code: str,
     func_name: str,
     imports: str = "",
-    config: VerifyConfig = VerifyConfig(),
+    config: VerifyConfig | None = None,
 ) -> bool | None:
     """For the offline repair generator: True when ``buggy_code`` disagrees with the reference on
     some built input, False when it agrees on enough of them (discard that bug), None when we
@@ -258,7 +270,7 @@ def bug_is_observable(
 
 
 def verify_many(
-    jobs: Iterable[ExecJob], config: VerifyConfig = VerifyConfig(), workers: int = 2
+    jobs: Iterable[ExecJob], config: VerifyConfig | None = None, workers: int = 2
 ) -> Iterator[tuple[ExecJob, ExecutionVerdict]]:
     """Verify ``jobs`` with ``workers`` sandboxes at once; yields ``(job, verdict)`` as each
     finishes (not in input order), so the caller can store each at once and resume after a kill.
