@@ -295,7 +295,8 @@ class QueueRow:
     instance, cheap enough to read for the whole workspace on every change.
 
     `reviewers`: ((reviewer, verdict), ...) of each reviewer's latest effective review, by name;
-    `human_verdict`: the latest effective review's verdict; `failed`: criteria the judge failed.
+    `human_verdict`: the latest effective review's verdict; `failed`: criteria the judge failed;
+    `execution_verdict`: the verify stage's verdict (None when not verified).
     """
 
     instance_id: str
@@ -309,6 +310,9 @@ class QueueRow:
     failed: tuple[str, ...]
     flagged: bool
     last_review_id: int | None
+    execution_verdict: str | None = (
+        None  # pass | fail | inconclusive | not_applicable; None: not verified
+    )
 
 
 @dataclass(frozen=True, slots=True)
