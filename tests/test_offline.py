@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import textwrap
 
@@ -266,3 +267,39 @@ def test_offline_judge_answers_every_criterion_in_the_schema() -> None:
         ["equivalent"], ENV,
     )  # fmt: skip
     assert skipped.stop_reason == "skipped" and "behaviour" in skipped.error
+
+
+_NOTHING_SHOWS = '''def settle(x: int) -> None:
+    """Work out a flag and a total for x, and keep neither."""
+    flag = x > 0
+    total = x + 1
+'''
+_ONE_INVISIBLE = '''def bump(x: int) -> int:
+    """Return x plus one."""
+    unused = x > 0
+    return x + 1
+'''
+
+
+def _repair_context(code: str) -> dict[str, str]:
+    name = code.split("(")[0].removeprefix("def ")
+    return {"task": "code_repair", "language": "python", "func_name": name, "code": code,
+            "docstring": ast.get_docstring(ast.parse(code).body[0]) or ""}  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_repair_discards_bugs_that_change_nothing_observable() -> None:
+    # the generator's seeds for which the unchecked mutator picks the invisible flip
+    digest = hashlib.sha256(_ONE_INVISIBLE.encode()).hexdigest()
+    unchecked = {s: mutate(_ONE_INVISIBLE, f"{s}:{digest}") for s in range(16)}
+    flips = [s for s, m in unchecked.items() if m and m.kind == "flipped_comparison"]
+    assert flips
+    # the generator, for those seeds, keeps a bug that changes what bump returns instead
+    for seed in flips[:3]:
+        out = OfflineGenerator(seed).generate(_repair_context(_ONE_INVISIBLE))
+        body = json.loads(out.text)
+        assert "unused = x > 0" in body["input"], body["input"]
+        assert body["input"] != _ONE_INVISIBLE
+    # a function where no bug can show is skipped, with the reason
+    out = OfflineGenerator(0).generate(_repair_context(_NOTHING_SHOWS))
+    assert out.stop_reason == "skipped"
+    assert "changes nothing" in out.error
