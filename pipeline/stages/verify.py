@@ -30,7 +30,7 @@ from pipeline.store.executions import (
     save_execution,
     verify_candidates,
 )
-from pipeline.verify import ExecJob, mechanism, verify_many
+from pipeline.verify import ENGINE_VERSION, ExecJob, mechanism, verify_many
 
 __all__ = ["VerifyResult", "exec_job", "verify_instances"]
 
@@ -95,8 +95,9 @@ def exec_job(instance: dict[str, str], sample: StoredSample) -> ExecJob:
 
 
 def verify_hash(cfg: VerifyConfig) -> str:
-    """The hash stored with each verdict: the settings a verdict depends on."""
-    return config_hash(cfg.verdict_settings())
+    """The hash stored with each verdict: the settings a verdict depends on and the engine's
+    version (a changed rule redoes every verdict)."""
+    return config_hash(cfg.verdict_settings(), ENGINE_VERSION)
 
 
 def verify_instances(
@@ -116,7 +117,7 @@ def verify_instances(
     ids = "\n".join(i["id"] for i, _ in candidates)
     inputs = {"instances": hashlib.sha256(ids.encode()).hexdigest()}
     result = VerifyResult(mechanism=mechanism(), already=len(candidates) - len(todo))
-    with ws.stage("verify", cfg.verdict_settings(), inputs, force=cfg.force) as run:
+    with ws.stage("verify", vhash, inputs, force=cfg.force) as run:
         if run.current and not todo:
             result.current = True
         else:

@@ -10,6 +10,7 @@ Low layer: imports only the standard library, ``pipeline.records`` and ``pipelin
 
 from pipeline.config import VerifyConfig
 from pipeline.verify.differential import (
+    ENGINE_VERSION,
     bug_is_observable,
     limits_for,
     verify_instance,
@@ -20,6 +21,7 @@ from pipeline.verify.model import CallInput, ExecJob, ExecutionVerdict, ExecVerd
 from pipeline.verify.sandbox import Limits, SandboxResult, mechanism, run_python
 
 __all__ = [
+    "ENGINE_VERSION",
     "CallInput",
     "ExecJob",
     "ExecVerdict",

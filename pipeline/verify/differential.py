@@ -37,6 +37,11 @@ from pipeline.verify.sandbox import Limits, SandboxResult, mechanism, run_python
 
 _HARNESS = (Path(__file__).parent / "harness_main.py").read_text(encoding="utf-8")
 _RUNNABLE = {"python", "py"}
+# bumped whenever a rule here changes a verdict: stored verdicts of an older engine are redone
+ENGINE_VERSION = "verify-2"
+# exceptions that say the reference's own context is missing, not how it behaves
+_CONTEXT_MISSING = {"NameError", "ImportError", "ModuleNotFoundError"}
+_MISSING_MODULE = ("ModuleNotFoundError", "ImportError")
 
 
 def limits_for(config: VerifyConfig) -> Limits:
@@ -145,6 +150,13 @@ def _decide(
         return _verdict(
             ExecVerdict.INCONCLUSIVE, f"the reference does not load: {loads['ref']}", inputs
         )
+    if "cand" in loads and loads["cand"].startswith(_MISSING_MODULE):
+        # a module this machine lacks (tkinter on a server): the output cannot be judged here
+        return _verdict(
+            ExecVerdict.INCONCLUSIVE,
+            f"the output imports a module this machine lacks: {loads['cand']}",
+            inputs,
+        )
     if "cand" in loads:
         return _verdict(ExecVerdict.FAIL, f"the output does not load: {loads['cand']}", inputs)
     informative = 0
@@ -158,6 +170,10 @@ def _decide(
         shown = inputs[i].shown
         if not row.get("ref_stable") or "input_error" in ref or ref.get("timeout"):
             continue  # nothing to compare against on this input
+        if ref.get("exc") in _CONTEXT_MISSING:
+            # the reference lacks its context (an enclosing function's names, a module this
+            # machine lacks): it is no oracle on this input
+            continue
         cand = row.get("cand", {})
         if "cand" in row and not row.get("cand_agrees"):
             return _verdict(
