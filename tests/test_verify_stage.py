@@ -23,6 +23,7 @@ from pipeline.stages.export import ExportFilters, build_export
 from pipeline.stages.verify import verify_instances
 from pipeline.store import Workspace
 from pipeline.store.executions import execution_counts, execution_for, execution_verdicts
+from pipeline.store.instances import pool_rows
 from pipeline.store.queue import queue_rows
 from pipeline.store.samples import insert_samples
 from pipeline.store.status import funnel
@@ -216,3 +217,12 @@ def test_status_json_carries_execution_counts(tmp_path: Path, gate: bool) -> Non
     status = json.loads(out.stdout)
     assert status["execution"] == {"pass": 2, "fail": 2, "inconclusive": 0, "not_applicable": 1}
     assert status["rejected_by_execution"] == (2 if gate else 0)
+
+
+def test_few_shot_pool_shows_a_gate_reject_with_what_execution_found(ws: Workspace) -> None:
+    _corpus(ws)
+    verify_instances(ws, cfg=VerifyConfig())
+    pool = {p.id: p for p in pool_rows(ws, "code_generation")}
+    assert pool["g_bug"].verdict == "reject"
+    assert pool["g_bug"].analysis.startswith("Running it against the original function: on ")
+    assert pool["g_ok"].verdict == "accept"
