@@ -156,6 +156,10 @@ def test_second_run_does_nothing_and_changed_settings_redo(ws: Workspace) -> Non
     add_instance(ws, "g_new", sample_id=sid, output=code)
     assert verify_instances(ws, cfg=VerifyConfig()).verified == 1
     assert {k: v for k, v in _stamps(ws).items() if k in stamps} == stamps
+    # an instance whose output changed (a retried generation): only it runs again
+    with ws.write() as db:
+        db.execute("UPDATE instances SET output = output || '\n# again\n' WHERE id = 'g_ok'")
+    assert verify_instances(ws, cfg=VerifyConfig()).verified == 1
     # a setting a verdict depends on: every one is redone
     assert verify_instances(ws, cfg=VerifyConfig(max_inputs=12)).verified == 6
 

@@ -5,7 +5,8 @@ reference) in the sandbox of `pipeline.verify`, on inputs built from the sample 
 verdict (pass, fail, inconclusive, not_applicable) with its detail and the inputs tried is stored
 in `executions`, one row as each finishes, so a run killed part-way keeps what it finished and the
 next run does only the rest. A stored verdict is current while the `[verify]` settings it depends
-on (`VerifyConfig.verdict_settings`) are unchanged; `--force` redoes every one.
+on (`VerifyConfig.verdict_settings`), the engine's version and the texts it ran (output, input,
+reference, imports) are unchanged; `--force` redoes every one.
 
 The final verdict then reads it (view `final_verdicts`): a fail rejects an instance no person has
 reviewed while `[verify] gate` is on.
@@ -100,6 +101,16 @@ def verify_hash(cfg: VerifyConfig) -> str:
     return config_hash(cfg.verdict_settings(), ENGINE_VERSION)
 
 
+def _instance_hash(vhash: str, instance: dict[str, str], sample: StoredSample) -> str:
+    """What one stored verdict was decided on: the settings and engine (`vhash`) and the texts
+    run (output, input, the reference and its imports); a change to any redoes that verdict."""
+    h = hashlib.sha256(vhash.encode())
+    for part in (instance["output"], instance["input"], sample.code, sample.imports):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()[:16]
+
+
 def verify_instances(
     ws: Workspace, *, cfg: VerifyConfig, progress: Progress = no_progress
 ) -> VerifyResult:
@@ -113,9 +124,10 @@ def verify_instances(
     vhash = verify_hash(cfg)
     candidates = verify_candidates(ws)
     stored = execution_hashes(ws)
-    todo = [(i, s) for i, s in candidates if cfg.force or stored.get(i["id"]) != vhash]
-    ids = "\n".join(i["id"] for i, _ in candidates)
-    inputs = {"instances": hashlib.sha256(ids.encode()).hexdigest()}
+    hashes = {i["id"]: _instance_hash(vhash, i, s) for i, s in candidates}
+    todo = [(i, s) for i, s in candidates if cfg.force or stored.get(i["id"]) != hashes[i["id"]]]
+    listing = "\n".join(f"{k} {v}" for k, v in hashes.items())
+    inputs = {"instances": hashlib.sha256(listing.encode()).hexdigest()}
     result = VerifyResult(mechanism=mechanism(), already=len(candidates) - len(todo))
     with ws.stage("verify", vhash, inputs, force=cfg.force) as run:
         if run.current and not todo:
@@ -139,7 +151,7 @@ def verify_instances(
                             got=verdict.got,
                             mechanism=verdict.mechanism,
                             seconds=verdict.seconds,
-                            config_hash=vhash,
+                            config_hash=hashes[job.key],
                         ),
                     )
                     this_run[verdict.verdict.value] += 1
