@@ -4,6 +4,7 @@ resumability after a real `wavecurate verify` is killed with SIGKILL."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -230,3 +231,14 @@ def test_few_shot_pool_shows_a_gate_reject_with_what_execution_found(ws: Workspa
     assert pool["g_bug"].verdict == "reject"
     assert pool["g_bug"].analysis.startswith("Running it against the original function: on ")
     assert pool["g_ok"].verdict == "accept"
+
+
+def test_an_old_sample_without_imports_gets_them_when_ingested_again(ws: Workspace) -> None:
+    fn = stdlib_function("textwrap", "dedent")
+    bare = Sample("stdlib", "python", "r", "textwrap.py", "dedent", 1, "d", fn.code, fn.code)
+    assert insert_samples(ws, [bare]) == 1
+    again = dataclasses.replace(bare, imports=fn.imports)
+    assert again.id == bare.id
+    assert insert_samples(ws, [again]) == 0
+    stored = ws.db.execute("SELECT imports FROM samples WHERE id = ?", (bare.id,)).fetchone()[0]
+    assert stored == fn.imports

@@ -15,7 +15,8 @@ _COLUMNS = (
 
 
 def insert_samples(ws: Workspace, samples: Iterable[Sample], batch: int = 2000) -> int:
-    """Insert samples not stored yet (by id); return how many were new."""
+    """Insert samples not stored yet (by id); return how many were new. A stored sample without
+    import lines takes those of the same sample ingested again."""
     added = 0
     with ws.write() as db:
         seq = int(db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM samples").fetchone()[0])
@@ -28,6 +29,12 @@ def insert_samples(ws: Workspace, samples: Iterable[Sample], batch: int = 2000) 
                 f"INSERT OR IGNORE INTO samples({_COLUMNS}) VALUES ({','.join('?' * 15)})", rows
             )
             added += db.total_changes - before
+            # a sample stored by an older wavecurate (no import lines) gets them when ingested
+            # again; its id does not depend on them
+            db.executemany(
+                "UPDATE samples SET imports = ? WHERE id = ? AND imports = ''",
+                [(r[-1], r[0]) for r in rows if r[-1]],
+            )
             rows.clear()
 
         for s in samples:
