@@ -2,8 +2,13 @@
 
 - Human vs judge, overall: each reviewed instance's latest human verdict against the judge's.
 - Human vs judge, per criterion: the judge's pass/fail against the reviewer's. A reviewer who
-  leaves a criterion unflipped has read its rationale beside the instance and let it stand, so
-  their answer is the judge's; a flip is their disagreement.
+  keeps the judge's verdict and leaves a criterion unflipped has read its rationale beside the
+  instance and let it stand, so their answer is the judge's; a flip is their disagreement.
+  A verdict overridden without the flips that carry it (a reject with every criterion still
+  passing, an accept with a criterion still failing) is a disagreement on a criterion the
+  person did not name: it counts once on the pseudo-criterion UNSPECIFIED, and the criteria
+  they did not touch are left out (they said nothing about them) - never agreement on every
+  criterion.
 - Human vs human: on instances two or more reviewers decided, each pair of reviewers' latest
   verdicts.
 
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.records import VERDICTS, Review, ReviewerActivity
@@ -25,6 +30,7 @@ from pipeline.store.reviews import latest_per_reviewer, reviewer_activity
 
 __all__ = [
     "CRITERION_LABELS",
+    "UNSPECIFIED",
     "VERDICT_LABELS",
     "Agreement",
     "AgreementReport",
@@ -32,10 +38,13 @@ __all__ = [
     "agreement_report",
     "cohen_kappa",
     "compare",
+    "criterion_labels",
 ]
 
 VERDICT_LABELS: tuple[str, ...] = VERDICTS
 CRITERION_LABELS = ("pass", "fail")
+# the criterion an override disagrees on when the reviewer flipped none that would carry it
+UNSPECIFIED = "(unspecified)"
 
 
 def cohen_kappa(a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None) -> float:
@@ -82,6 +91,33 @@ def compare(a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = N
     disagree_observed = n - agree
     kappa = 1.0 - disagree_observed / disagree_expected if disagree_expected else math.nan
     return Agreement(order, tuple(tuple(r) for r in counts), n, observed, kappa)
+
+
+def criterion_labels(
+    judge_answers: Mapping[str, bool],
+    judge_verdict: str | None,
+    human_verdict: str,
+    flips: Mapping[str, bool],
+) -> dict[str, tuple[str, str]]:
+    """{criterion: (judge's label, person's label)} of one reviewed instance, labels "pass" or
+    "fail" (see the module docstring: UNSPECIFIED holds an override the flips do not carry)."""
+
+    def label(passed: bool) -> str:
+        return "pass" if passed else "fail"
+
+    human = {name: bool(flips.get(name, passed)) for name, passed in judge_answers.items()}
+    overridden = judge_verdict is not None and human_verdict != judge_verdict
+    implied = None if not human else ("accept" if all(human.values()) else "reject")
+    if not overridden or implied == human_verdict:
+        return {name: (label(passed), label(human[name])) for name, passed in judge_answers.items()}
+    out = {
+        name: (label(passed), label(human[name]))
+        for name, passed in judge_answers.items()
+        if name in flips
+    }
+    rejects = human_verdict == "reject"  # the person fails what the judge passed, or vice versa
+    out[UNSPECIFIED] = (label(rejects), label(not rejects))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +173,13 @@ def agreement_report(ws: Workspace, reviewer: str | None = None) -> AgreementRep
     judge_by_c: dict[str, list[str]] = {}
     human_by_c: dict[str, list[str]] = {}
     for iid in sorted(decisions):
-        flips = decisions[iid].flips
-        for name, passed in criteria.get(iid, {}).items():
-            human = flips.get(name, passed)
-            judge_by_c.setdefault(name, []).append("pass" if passed else "fail")
-            human_by_c.setdefault(name, []).append("pass" if human else "fail")
+        review = decisions[iid]
+        labels = criterion_labels(
+            criteria.get(iid, {}), judge.get(iid), review.verdict, review.flips
+        )
+        for name, (j, h) in labels.items():
+            judge_by_c.setdefault(name, []).append(j)
+            human_by_c.setdefault(name, []).append(h)
     per_criterion = {
         name: compare(judge_by_c[name], human_by_c[name], CRITERION_LABELS)
         for name in sorted(judge_by_c)

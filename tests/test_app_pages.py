@@ -101,8 +101,12 @@ def test_export_page_uses_build_export(built: SyntheticWorkspace) -> None:
 
     at = open_app(built.root, "export")
     with Workspace(built.root) as ws:
-        want = build_export(ws, "alpaca", ExportFilters())
-        messages = build_export(ws, "messages", ExportFilters(verdicts=("accept", "reject")))
+        want = build_export(ws, ws.config, cfg=ws.config.export.select("alpaca", ExportFilters()))
+        messages = build_export(
+            ws,
+            ws.config,
+            cfg=ws.config.export.select("messages", ExportFilters(verdicts=("accept", "reject"))),
+        )
     assert at.metric[0].value == f"{want.count:,}"
     table = at.dataframe[0].value  # the preview, as a table
     assert list(table.columns) == ["instruction", "input", "output"]

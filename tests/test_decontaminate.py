@@ -137,10 +137,10 @@ def test_humaneval_solutions_are_flagged_and_kept_out_of_the_export(
     add_judge(ws, "n1", "accept")
 
     result = decontaminate(ws, encode=None, cfg=DecontaminateConfig())
-    assert result["benchmark_items"] == {"humaneval": 164}
-    assert result["embedding"] is False and result["leakage"] is None
+    assert result.benchmark_items == {"humaneval": 164}
+    assert result.embedding is False and result.leakage is None
     assert flagged_instance_ids(ws) == sorted(contaminated)
-    assert result["flagged"] == result["flagged_instances"] == 3
+    assert result.flagged == result.flagged_instances == 3
     assert {f.item_id for iid in contaminated for f in flags_for(ws, iid)} == {
         "HumanEval/0",
         "HumanEval/1",
@@ -148,7 +148,12 @@ def test_humaneval_solutions_are_flagged_and_kept_out_of_the_export(
     }
     assert flags_for(ws, "c1")[0].score == 1.0
     assert funnel(ws)["flagged"] == 3
-    exported = {r["id"] for r in build_export(ws, "full", ExportFilters()).rows}
+    exported = {
+        r["id"]
+        for r in build_export(
+            ws, ws.config, cfg=ws.config.export.select("full", ExportFilters())
+        ).rows
+    }
     assert exported == {"i01", "i02", "i03", "i05", "n1"}
     assert not exported & set(contaminated)
 
@@ -158,9 +163,14 @@ def test_humaneval_solutions_are_flagged_and_kept_out_of_the_export(
     with pytest.raises(ValueError, match="no benchmark-overlap flag"):
         clear_flag(ws, "i01", "alice", "why not")
     clear_flag(ws, "c3", "alice", "checked: a standard pairwise loop")
-    assert "c3" in {r["id"] for r in build_export(ws, "full", ExportFilters()).rows}
+    assert "c3" in {
+        r["id"]
+        for r in build_export(
+            ws, ws.config, cfg=ws.config.export.select("full", ExportFilters())
+        ).rows
+    }
     again = decontaminate(ws, encode=None, cfg=DecontaminateConfig())
-    assert (again["flagged"], again["cleared"]) == (2, 1)
+    assert (again.flagged, again.cleared) == (2, 1)
     assert flagged_instance_ids(ws) == ["c1", "c2"]
     assert clearances_for(ws, "c3")[0].reviewer == "alice"
 
@@ -172,14 +182,14 @@ def test_embedding_signal_and_leakage_report(
     _contaminate(ws, humaneval)
     cfg = DecontaminateConfig(ngram_threshold=NGRAM_OFF, similarity_threshold=0.9)
     result = decontaminate(ws, encode=bag_of_words, cfg=cfg, model_name="bow")
-    assert result["ngram_flags"] == 0
+    assert result.ngram_flags == 0
     # instruction + output is embedded: c2 carries the problem in its input (the n-gram signal
     # catches it) and c3 the solution alone, far from prompt + solution in bag-of-words space
     assert flagged_instance_ids(ws) == ["c1"]
     assert {f.signal for f in flags_for(ws, "c1")} == {"embedding"}
 
     report = ws.get_metric("leakage")
-    assert report == result["leakage"]
+    assert report == result.leakage
     assert set(report) == {"model", "similarity_threshold", "bins", "benchmarks"}
     assert report["model"] == "bow" and report["bins"] == HISTOGRAM_BINS
     he = report["benchmarks"]["humaneval"]
@@ -198,8 +208,8 @@ def test_embedding_signal_and_leakage_report(
 
 def test_an_empty_workspace_works(ws: Workspace) -> None:
     result = decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig())
-    assert result["instances"] == 0
-    empty = result["leakage"]["benchmarks"]["humaneval"]["curated"]
+    assert result.instances == 0
+    empty = result.leakage["benchmarks"]["humaneval"]["curated"]
     assert empty == {"count": 0, "mean": None, "median": None, "max": None,
                      "above_threshold": 0, "histogram": [0] * 20}  # fmt: skip
     assert ws.last_runs()[-1]["stage"] == "decontaminate"
@@ -211,32 +221,28 @@ def test_a_second_run_with_nothing_new_does_nothing(
     make_corpus(ws)
     _contaminate(ws, humaneval)
     first = decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow")
-    assert first["current"] is False and first["flagged"] == 3
+    assert first.current is False and first.flagged == 3
     runs = ws.db.execute("SELECT COUNT(*) FROM runs WHERE stage = 'decontaminate'").fetchone()[0]
 
     again = decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow")
-    assert again["current"] is True and "flagged" not in again
-    assert again["leakage"] == first["leakage"]  # the stored report, not recomputed
+    assert again.current is True and again.flagged == 0  # nothing counted: nothing done
+    assert again.leakage == first.leakage  # the stored report, not recomputed
     after = ws.db.execute("SELECT COUNT(*) FROM runs WHERE stage = 'decontaminate'").fetchone()[0]
     assert after == runs  # no run recorded
 
     # a new instance, another setting, or --force makes it work again
     add_instance(ws, "n9", instruction=humaneval["HumanEval/5"].prompt, output="pass")
     assert (
-        decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow")[
-            "current"
-        ]
+        decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow").current
         is False
     )
     assert (
-        decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow")[
-            "current"
-        ]
+        decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow").current
         is True
     )
-    assert decontaminate(ws, encode=None, cfg=DecontaminateConfig())["current"] is False
-    assert decontaminate(ws, encode=None, cfg=DecontaminateConfig(force=True))["current"] is False
-    assert decontaminate(ws, encode=None, cfg=DecontaminateConfig())["current"] is True
+    assert decontaminate(ws, encode=None, cfg=DecontaminateConfig()).current is False
+    assert decontaminate(ws, encode=None, cfg=DecontaminateConfig(force=True)).current is False
+    assert decontaminate(ws, encode=None, cfg=DecontaminateConfig()).current is True
 
 
 @pytest.mark.slow
@@ -256,6 +262,6 @@ def test_real_model_flags_humaneval_problems(
     result = decontaminate(ws, encode=encode, cfg=cfg, items=items)
     assert "c1" in flagged_instance_ids(ws)
     assert not set(flagged_instance_ids(ws)) - set(contaminated)
-    he = result["leakage"]["benchmarks"]["humaneval"]
+    he = result.leakage["benchmarks"]["humaneval"]
     assert he["curated"]["mean"] < he["generated"]["mean"]
     assert he["generated"]["max"] > 0.9

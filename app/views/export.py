@@ -76,7 +76,8 @@ fingerprint = repr((filters.as_dict(), fmt, token))
 result: Any = st.session_state.get(RESULT_KEY)
 if submitted or result is None or result[0] != fingerprint:
     with st.spinner("Building the export…"):
-        export = build_export(ws, ExportFormat(str(fmt)), filters)
+        made_with = ws.config
+        export = build_export(ws, made_with, cfg=made_with.export.select(str(fmt), filters))
     st.session_state[RESULT_KEY] = (fingerprint, export)
 else:
     export = result[1]

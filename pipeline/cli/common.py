@@ -25,16 +25,19 @@ def add_workspace_arg(p: argparse.ArgumentParser) -> None:
 
 def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspace:
     """Open the workspace named by --workspace; create it (with a default config) if asked."""
-    if create:
-        return Workspace.init(args.workspace)
+    from pipeline.textsafe import for_terminal
+
     try:
-        return Workspace(args.workspace)
+        return Workspace.init(args.workspace) if create else Workspace(args.workspace)
     except WorkspaceError as e:
-        raise SystemExit(f"error: {e}") from None
+        raise SystemExit(f"error: {for_terminal(str(e))}") from None
 
 
 def fail(message: str, code: int = 1) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    """Print `error: message` (control characters escaped, one line) on stderr; return `code`."""
+    from pipeline.textsafe import for_terminal
+
+    print(f"error: {for_terminal(message)}", file=sys.stderr)
     return code
 
 

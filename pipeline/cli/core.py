@@ -12,6 +12,7 @@ from typing import Any
 from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json
 from pipeline.config import Config
 from pipeline.store.status import funnel
+from pipeline.textsafe import for_terminal
 
 # what `run --until` accepts: the stages of `pipeline.cli.steps.STAGES` (kept here so that
 # `--help` stays free of the stages' imports)
@@ -67,7 +68,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     existed = (args.workspace / "wavecurate.toml").exists()
     ws = open_workspace(args, create=True)
     note = "kept the existing wavecurate.toml" if existed else "wrote wavecurate.toml"
-    print(f"workspace {ws.root}: {note}, schema version {ws.schema_version}")
+    print(f"workspace {for_terminal(str(ws.root))}: {note}, schema version {ws.schema_version}")
     return 0
 
 
@@ -115,7 +116,7 @@ def format_funnel(f: dict[str, Any], runs: list[dict[str, Any]]) -> str:
         ("coreset", f"{f['coreset']:,}"),
         ("instances generated", f"{f['instances']:,}"),
     ]
-    rows += [(f"  {task}", f"{n:,}") for task, n in f["by_task"].items()]
+    rows += [(f"  {for_terminal(str(task))}", f"{n:,}") for task, n in f["by_task"].items()]
     rows += [
         ("  failed / rule-failed / skipped", f"{f['failed']:,} / {f['rule_failed']:,} / {f['skipped']:,}"),
         ("judged", f"{f['judged']:,}  ({f['judge_accepted']:,} accept, {f['judge_rejected']:,} reject)"),
@@ -134,10 +135,12 @@ def format_funnel(f: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     if f["by_source"] or f["by_language"]:
         lines.append("")
         lines.append(
-            "kept by source:   " + ", ".join(f"{k} {v:,}" for k, v in f["by_source"].items())
+            "kept by source:   "
+            + ", ".join(f"{for_terminal(str(k))} {v:,}" for k, v in f["by_source"].items())
         )
         lines.append(
-            "kept by language: " + ", ".join(f"{k} {v:,}" for k, v in f["by_language"].items())
+            "kept by language: "
+            + ", ".join(f"{for_terminal(str(k))} {v:,}" for k, v in f["by_language"].items())
         )
     if runs:
         lines += ["", "last runs:"]

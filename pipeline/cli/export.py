@@ -6,10 +6,13 @@ import argparse
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json
+from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json, tqdm_progress
 from pipeline.records import VERDICTS, Verdict
+
+if TYPE_CHECKING:
+    from pipeline.stages.decontaminate import DecontaminateResult
 
 FORMATS = ("alpaca", "messages", "full")
 
@@ -76,6 +79,12 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="also export instances flagged for benchmark overlap and not cleared",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing files that are not an earlier wavecurate export "
+        "(never the workspace's own files)",
+    )
     p.set_defaults(func=cmd_export)
 
 
@@ -95,26 +104,26 @@ def cmd_decontaminate(args: argparse.Namespace) -> int:
     except (BenchmarkError, ValueError, OSError) as e:  # ConfigError is a ValueError
         return fail(str(e))
     if args.json:
-        print_json(result)
+        print_json(dataclasses.asdict(result))
         return 0
     print(format_result(result, time.perf_counter() - started))
     return 0
 
 
-def format_result(result: dict[str, Any], seconds: float) -> str:
+def format_result(result: DecontaminateResult, seconds: float) -> str:
     """What `decontaminate` prints for people."""
-    if result.get("current"):
+    if result.current:
         return "decontaminate: nothing new since the last run (instances, benchmarks, settings)"
-    against = ", ".join(f"{k} ({v:,} items)" for k, v in result["benchmark_items"].items())
+    against = ", ".join(f"{k} ({v:,} items)" for k, v in result.benchmark_items.items())
     lines = [
-        f"decontaminate: {result['instances']:,} instances against {against} in {seconds:.1f} s",
-        f"  n-gram flags           {result['ngram_flags']:>8,}",
-        f"  embedding flags        {result['embedding_flags']:>8,}"
-        + ("" if result["embedding"] else "  (skipped: --no-embedding)"),
-        f"  flagged instances      {result['flagged']:>8,}"
-        f"  ({result['cleared']:,} more cleared by reviewers)",
+        f"decontaminate: {result.instances:,} instances against {against} in {seconds:.1f} s",
+        f"  n-gram flags           {result.ngram_flags:>8,}",
+        f"  embedding flags        {result.embedding_flags:>8,}"
+        + ("" if result.embedding else "  (skipped: --no-embedding)"),
+        f"  flagged instances      {result.flagged:>8,}"
+        f"  ({result.cleared:,} more cleared by reviewers)",
     ]
-    report = result.get("leakage")
+    report = result.leakage
     if report:
         lines.append(
             f"leakage: mean nearest-neighbour cosine similarity ({report['model']}, "
@@ -130,7 +139,8 @@ def format_result(result: dict[str, Any], seconds: float) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pipeline.records import ExportFilters
-    from pipeline.stages.export import build_export, write_export
+    from pipeline.stages.export import build_export
+    from pipeline.textsafe import for_terminal
 
     ws = open_workspace(args)
     filters = ExportFilters(
@@ -142,17 +152,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         verdicts=tuple(args.verdict or (Verdict.ACCEPT.value,)),
     )
     try:
-        export = build_export(ws, args.format, filters)
-        with ws.run("export", export.manifest["config_hash"]) as run:
-            paths = write_export(export, args.out)
-            run.counts.update(
-                {"format": args.format, "count": export.count, "out": str(paths[0]),
-                 "sha256": export.manifest["sha256"]}
-            )  # fmt: skip
-    except (ValueError, OSError) as e:
+        made_with = ws.config
+        cfg = made_with.export.select(args.format, filters, out=str(args.out), force=args.force)
+        export = build_export(ws, made_with, cfg=cfg, progress=tqdm_progress)
+    except (ValueError, OSError) as e:  # ExportPathError and ConfigError are ValueErrors
         return fail(str(e))
-    print(f"export: {export.count:,} instances ({args.format}) -> {paths[0]}")
-    print(f"  manifest {paths[1]}")
-    print(f"  card     {paths[2]}")
+    shown = [for_terminal(str(p)) for p in export.paths]
+    print(f"export: {export.count:,} instances ({args.format}) -> {shown[0]}")
+    print(f"  manifest {shown[1]}")
+    print(f"  card     {shown[2]}")
     print(f"  sha256   {export.manifest['sha256']}")
     return 0

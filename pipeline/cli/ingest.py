@@ -11,6 +11,7 @@ from typing import Any
 from pipeline.cli.common import add_workspace_arg, open_workspace, tqdm_progress
 from pipeline.config import IngestConfig
 from pipeline.stages.ingest import IngestReport, ingest
+from pipeline.textsafe import for_terminal
 
 SHOWN_PROBLEMS = 20
 
@@ -72,17 +73,23 @@ def print_ingest(report: IngestReport, problems_file: Path | None = None) -> int
     """Print an ingest run's problems (the first few, or all into `problems_file`) and summary;
     0 when anything was read, else 1."""
     problems = report.tally.problems
+    dropped = report.tally.problems_dropped
     for problem in problems[:SHOWN_PROBLEMS]:
         print(problem.message, file=sys.stderr)
-    if len(problems) > SHOWN_PROBLEMS:
-        more = f"... and {len(problems) - SHOWN_PROBLEMS:,} more"
-        hint = f" (all in {problems_file})" if problems_file else " (all of them: --problems FILE)"
+    if len(problems) + dropped > SHOWN_PROBLEMS:
+        more = f"... and {len(problems) + dropped - SHOWN_PROBLEMS:,} more"
+        where = for_terminal(str(problems_file))
+        kept = "all" if not dropped else f"the first {len(problems):,}"
+        hint = f" ({kept} in {where})" if problems_file else " (all of them: --problems FILE)"
         print(more + hint, file=sys.stderr)
     if problems_file:
-        problems_file.write_text("".join(p.message + "\n" for p in problems), encoding="utf-8")
+        tail = [f"... and {dropped:,} more not kept\n"] if dropped else []
+        problems_file.write_text(
+            "".join([*(p.message + "\n" for p in problems), *tail]), encoding="utf-8"
+        )
     print(report.summary())
     for line in report.table():
-        print(line)
+        print(for_terminal(line))
     if report.tally.read == 0:
         print(f"error: ingest {report.source}: nothing could be read", file=sys.stderr)
         return 1

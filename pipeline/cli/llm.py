@@ -7,7 +7,7 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pipeline.cli.common import (
@@ -19,7 +19,8 @@ from pipeline.cli.common import (
 )
 from pipeline.config import Config, LLMConfig
 from pipeline.llm.base import Provider
-from pipeline.llm.stage import StageReport
+from pipeline.llm.stage import LLMStageResult
+from pipeline.textsafe import for_terminal
 
 PROVIDERS = ("offline", "anthropic")
 EXIT_STOPPED = 2  # the run stopped early (spend limit, credentials); finished work is saved
@@ -157,20 +158,20 @@ def build_provider(
     return OfflineJudge(embed, embed_key=model_key(cfg.embed), cfg=cfg.judge), "offline"
 
 
-def _report(stage: str, report: StageReport, as_json: bool) -> int:
+def _report(stage: str, report: LLMStageResult, as_json: bool) -> int:
     if as_json:
         extra = {} if report.estimate is None else {"estimate": dataclasses.asdict(report.estimate)}
         print_json({**report.counts, **extra, "current": report.current})
     else:
         print(describe(stage, report))
     if report.stopped:
-        print(f"{stage}: stopped early: {report.stopped}", file=sys.stderr)
+        print(f"{stage}: stopped early: {for_terminal(report.stopped)}", file=sys.stderr)
         print(f"{stage}: finished work is saved; run the same command to resume", file=sys.stderr)
         return EXIT_STOPPED
     return 0
 
 
-def describe(stage: str, report: StageReport) -> str:
+def describe(stage: str, report: LLMStageResult) -> str:
     """What `generate` or `judge` prints for people."""
     if report.estimate is not None:
         return report.estimate.describe(stage)
@@ -189,7 +190,7 @@ def describe(stage: str, report: StageReport) -> str:
     )
 
 
-def _calls(c: dict[str, Any]) -> str:
+def _calls(c: Mapping[str, Any]) -> str:
     return (
         f"{c.get('calls', 0)} calls, {c.get('cache_hits', 0)} from the cache, "
         f"{c.get('input_tokens', 0)} tokens in, {c.get('output_tokens', 0)} out, "

@@ -18,6 +18,7 @@ from pipeline.cli.common import fail, tqdm_progress
 from pipeline.config import Config
 from pipeline.progress import Progress
 from pipeline.store import Workspace
+from pipeline.textsafe import for_terminal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -190,7 +191,7 @@ def _llm_step(stage: str) -> Step:
         report = run(ws, res.llm(stage, need_key=not cfg.dry_run), cfg=cfg, progress=res.progress)
         print(describe(stage, report))
         if report.stopped:
-            print(f"{stage}: stopped early: {report.stopped}", file=sys.stderr)
+            print(f"{stage}: stopped early: {for_terminal(report.stopped)}", file=sys.stderr)
             print(f"{stage}: finished work is saved; run it again to resume", file=sys.stderr)
             return EXIT_STOPPED
         return 0

@@ -17,7 +17,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pipeline.llm.base import Answer, Provider, Request, SpendLimitError, canonical_json
+from pipeline.llm.base import (
+    Answer,
+    Provider,
+    ProviderStop,
+    Request,
+    SpendLimitError,
+    canonical_json,
+)
 from pipeline.llm.cost import call_cost
 from pipeline.records import CallRow
 from pipeline.store import Workspace
@@ -148,6 +155,7 @@ def run_calls(
     spend_limit_usd: float = 0.0,
     progress: Callable[[int], object] | None = None,
     stats: CallStats | None = None,
+    breaker_errors: int = 0,
 ) -> CallStats:
     """Answer every request, from the cache or the provider, and hand each to `on_result`.
 
@@ -156,6 +164,8 @@ def run_calls(
     again even when cached (retrying failures). Raises `SpendLimitError` once this run's new calls
     reach `spend_limit_usd` (0: no limit) and `ProviderStop` from the provider, in both cases
     after recording everything that finished. Pass `stats` to read the tallies after a stop.
+    `breaker_errors` (0: off): raise `ProviderStop` once that many fresh calls failed in a row
+    (a dead server or a bad base URL is found after a few calls, not after the whole queue).
     """
     stats = stats if stats is not None else CallStats()
     if not requests:
@@ -177,6 +187,7 @@ def run_calls(
 
     journal = WorkspaceJournal(ws, provider, requests[0].role, todo)
     answers = provider.answer(todo, journal)
+    in_a_row = 0
     try:
         for key, answer in answers:
             request = todo.get(key)
@@ -193,6 +204,12 @@ def run_calls(
             stats.add(answer, cost)
             if progress:
                 progress(len(by_key.get(key, [])))
+            in_a_row = 0 if answer.ok else in_a_row + 1
+            if breaker_errors > 0 and in_a_row >= breaker_errors:
+                raise ProviderStop(
+                    f"the last {in_a_row} calls failed in a row (llm.breaker_errors = "
+                    f"{breaker_errors}); last error: {answer.error}"
+                )
             if spend_limit_usd > 0 and stats.cost_usd >= spend_limit_usd:
                 raise SpendLimitError(
                     f"spend limit reached: ${stats.cost_usd:.4f} spent in this run "

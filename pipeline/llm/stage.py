@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from pipeline.config import LLMConfig
@@ -13,7 +14,7 @@ from pipeline.llm.cost import call_cost, estimate_tokens
 from pipeline.progress import Bar, Progress, no_progress
 from pipeline.store import StageRun, Workspace
 
-__all__ = ["LLM", "Bar", "Estimate", "Progress", "StageReport", "no_progress"]
+__all__ = ["LLM", "Bar", "Estimate", "LLMStageResult", "Progress", "no_progress"]
 
 # the shortest prefix the Messages API caches (Sonnet and Opus; Haiku needs 2048)
 MIN_CACHED_TOKENS = 1024
@@ -49,15 +50,23 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class StageReport:
-    """The outcome of an LLM stage run (generate, judge): its counts (those of its `runs` row),
-    `stopped` (why it ended early, else empty), `estimate` (a dry run's), and `current` (the
-    work was current: nothing done, nothing recorded)."""
+class LLMStageResult:
+    """The result of an LLM stage run (generate and judge share this shape): `counts`, those of
+    its `runs` row (read-only; the plan's `to_generate`/`to_judge`, the instance outcomes, and
+    the call stats `calls`, `cache_hits`, `call_errors`, tokens, `cost_usd`), `stopped` (why it
+    ended early or failed, else empty: the CLI exits 2 when set), `estimate` (a dry run's), and
+    `current` (the work was current: nothing done, nothing recorded).
 
-    counts: dict[str, Any] = field(default_factory=dict)
+    One type for both stages: they differ only in which outcome counts their `runs` row holds,
+    and those are read by name by `status`, the app and `describe`; the rest is the same."""
+
+    counts: Mapping[str, Any] = field(default_factory=dict)
     stopped: str = ""
     estimate: Estimate | None = None
     current: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
 
 
 def run_stage_calls(
@@ -73,8 +82,10 @@ def run_stage_calls(
 ) -> str:
     """Make (or take from the cache) every call of a stage, recording call stats on `run`.
 
-    A `ProviderStop` (spend limit, bad credentials) ends the run early and cleanly: finished
-    calls are saved and the returned text says why it stopped (empty when it did not).
+    A `ProviderStop` (spend limit, bad credentials, `llm.breaker_errors` failures in a row) ends
+    the run early and cleanly: finished calls are saved and the returned text says why it
+    stopped (empty when it did not). A run whose fresh calls all failed, or whose failures reach
+    `llm.max_failure_share` (and `llm.min_failures`), is stopped too (`failure_verdict`).
     """
     stopped = ""
     stats = CallStats()
@@ -82,15 +93,34 @@ def run_stage_calls(
         run_calls(
             ws, provider, requests, on_result, prices=llm.prices, refresh=refresh,
             spend_limit_usd=llm.spend_limit_usd, progress=bar.update, stats=stats,
+            breaker_errors=llm.breaker_errors,
         )  # fmt: skip
     except ProviderStop as e:
         stopped = str(e)
-        run.counts["stopped"] = stopped
-        run.complete = False
     finally:
         bar.close()
         run.counts.update(stats.as_counts())
+    stopped = stopped or failure_verdict(stats, llm)
+    if stopped:
+        run.counts["stopped"] = stopped
+        run.complete = False
     return stopped
+
+
+def failure_verdict(stats: CallStats, llm: LLMConfig) -> str:
+    """Why a run's failed calls fail the run ("" when they do not): every fresh call failed, or
+    at least `llm.min_failures` failed and they are `llm.max_failure_share` of the calls."""
+    failed, calls = stats.call_errors, stats.calls
+    if failed == 0:
+        return ""
+    if failed == calls:
+        return f"every call of this run failed ({failed} of {calls})"
+    if failed >= llm.min_failures and failed / calls >= llm.max_failure_share:
+        return (
+            f"{failed} of {calls} calls failed ({failed / calls:.0%}, llm.max_failure_share = "
+            f"{llm.max_failure_share})"
+        )
+    return ""
 
 
 def estimate_calls(

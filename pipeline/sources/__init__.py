@@ -22,6 +22,7 @@ from pipeline.records import Sample
 from pipeline.textsafe import for_terminal
 
 __all__ = [
+    "KEPT_PROBLEMS",
     "IngestProblem",
     "Item",
     "Skipped",
@@ -70,14 +71,21 @@ Item: TypeAlias = Sample | IngestProblem | Skipped
 """What a source yields."""
 
 
+KEPT_PROBLEMS = 10_000  # problems a Tally keeps in memory; the rest are only counted
+
+
 @dataclass
 class Tally:
-    """Running counts over a source's items: what was read, skipped on purpose, or unusable."""
+    """Running counts over a source's items: what was read, skipped on purpose, or unusable.
+
+    `problems` holds the first `KEPT_PROBLEMS` problems; `problems_dropped` counts the rest (a
+    source of millions of bad lines costs counts, not memory)."""
 
     read: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     passed_over: Counter[str] = field(default_factory=Counter)
     problems: list[IngestProblem] = field(default_factory=list)
+    problems_dropped: int = 0
 
     def add(self, item: Item) -> Sample | None:
         """Count `item`; return it when it is a sample to store, else None."""
@@ -86,7 +94,10 @@ class Tally:
             return item
         if isinstance(item, IngestProblem):
             self.skipped[item.reason] += 1
-            self.problems.append(item)
+            if len(self.problems) < KEPT_PROBLEMS:
+                self.problems.append(item)
+            else:
+                self.problems_dropped += 1
         else:
             self.passed_over[item.reason] += item.count
         return None

@@ -26,7 +26,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "HISTOGRAM_BINS",
     "BenchmarkError",
     "BenchmarkItem",
+    "DecontaminateResult",
     "Encode",
     "NgramIndex",
     "decontaminate",
@@ -338,6 +339,30 @@ def _embedding_flags(
     return flags, nearest
 
 
+@dataclass(frozen=True)
+class DecontaminateResult:
+    """What one `decontaminate` run did.
+
+    `current`: the instances, benchmarks, reviews and settings are those of the last complete
+    run, so nothing was redone (the counts are then 0 and `leakage` is the stored report).
+    `benchmark_items` {benchmark: items}; `ngram_flags`, `embedding_flags`: flags per signal;
+    `flagged_instances`: instances with any flag; `flagged`: those not cleared by a reviewer;
+    `cleared`: the rest; `embedding`: the embedding signal ran; `leakage`: the report (metric
+    "leakage"), or None when the embedding signal did not run.
+    """
+
+    current: bool = False
+    instances: int = 0
+    benchmark_items: dict[str, int] = field(default_factory=dict)
+    ngram_flags: int = 0
+    embedding_flags: int = 0
+    flagged_instances: int = 0
+    flagged: int = 0
+    cleared: int = 0
+    embedding: bool = False
+    leakage: dict[str, Any] | None = None
+
+
 def decontaminate(
     ws: Workspace,
     encode: Encode | None,
@@ -346,17 +371,13 @@ def decontaminate(
     model_name: str = "",
     items: Iterable[BenchmarkItem] | None = None,
     progress: Progress = no_progress,
-) -> dict[str, Any]:
+) -> DecontaminateResult:
     """Flag generated instances that overlap benchmark items; store flags and metric "leakage".
 
     `encode(texts) -> (n, d) float32` embeds texts (normalised here anyway); None skips the
     embedding signal and leaves the leakage metric as it was. `model_name` names `encode`'s model
     in the report; `items` default to `load_benchmarks(cfg, ws.root)`; `cfg.force` redoes current
-    work. `progress` counts instances checked. Returns counts: instances, benchmark_items
-    {name: n}, ngram_flags, embedding_flags, flagged_instances (any flag), flagged (not cleared), cleared, embedding
-    (bool), leakage (the report, or None), current (True: the instances, benchmarks, reviews
-    and settings are those of the last complete run, so nothing was redone and the other counts
-    are absent).
+    work. `progress` counts instances checked. Returns a `DecontaminateResult`.
     """
     model = model_name
     bench = list(items) if items is not None else load_benchmarks(cfg, ws.root)
@@ -376,7 +397,7 @@ def decontaminate(
     }
     with ws.stage("decontaminate", cfg, inputs, force=cfg.force) as run:
         if run.current:
-            return {"current": True, "leakage": ws.get_metric("leakage")}
+            return DecontaminateResult(current=True, leakage=ws.get_metric("leakage"))
         bar = progress(total=len(texts), desc="decontaminate", unit="instance")
         flags = _ngram_flags(texts, bench, cfg, bar)
         bar.close()
@@ -414,4 +435,4 @@ def decontaminate(
                 for name, r in report["benchmarks"].items()
             }
         run.counts.update(counts)
-    return {**counts, "leakage": report, "current": False}
+    return DecontaminateResult(**counts, leakage=report)

@@ -18,15 +18,17 @@ import dataclasses
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import DecontaminateConfig, config_hash
+from pipeline.config import Config, DecontaminateConfig, ExportConfig, config_hash
+from pipeline.progress import Progress, no_progress
 from pipeline.records import EDITABLE_FIELDS, Execution, ExportFilters, ExportFormat, Review
-from pipeline.store import Workspace
+from pipeline.store import DB_NAME, Workspace
 from pipeline.store.executions import executions_by_instance
 from pipeline.store.export import (
     effective_edits,
@@ -36,6 +38,7 @@ from pipeline.store.export import (
 )
 from pipeline.store.flags import clearances_by_instance, flags_by_instance
 from pipeline.store.status import funnel
+from pipeline.textsafe import md_cell, md_text
 from pipeline.version import __version__
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "Export",
     "ExportFilters",
     "ExportFormat",
+    "ExportPathError",
     "build_export",
     "sidecar_paths",
     "write_export",
@@ -52,15 +56,21 @@ __all__ = [
 FORMATS: tuple[str, ...] = tuple(f.value for f in ExportFormat)
 
 
-@dataclass
+class ExportPathError(ValueError):
+    """`--out` names a workspace file, or an existing file that is not an earlier export."""
+
+
+@dataclass(frozen=True)
 class Export:
-    """A built export: the JSONL text, its manifest and card, and the rows it holds."""
+    """The export stage's result: the JSONL text, its manifest and card, the rows it holds, and
+    the paths written (`[out, manifest, card]`; empty when `cfg.out` was empty)."""
 
     format: ExportFormat
     jsonl: str
     manifest: dict[str, Any]
     card: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -72,26 +82,57 @@ class Export:
 
 
 def build_export(
-    ws: Workspace, fmt: ExportFormat | str, filters: ExportFilters | None = None
+    ws: Workspace, made_with: Config, *, cfg: ExportConfig, progress: Progress = no_progress
 ) -> Export:
-    """Select the instances `filters` admit and render them as `fmt` (alpaca|messages|full).
+    """Select the instances `cfg.filters` admit and render them as `cfg.format`; write them to
+    `cfg.out` when it is set.
 
-    Returns the JSONL text (one object a line, by instance id; empty when nothing matches), the
-    manifest (counts by task, language and verdict source; config hash; models; schema version;
-    sha256 of the JSONL) and the dataset card (Markdown). Raises ValueError on an unknown format.
+    `made_with`: the configuration the workspace's data was made with (the card's "How it was
+    made" and the manifest's config hash). Returns the JSONL text (one object a line, by instance
+    id; empty when nothing matches), the manifest (counts by task, language and verdict source;
+    config hash; models; schema version; sha256 of the JSONL) and the dataset card (Markdown),
+    all from one read snapshot of the workspace. With `cfg.out`: checks the path first
+    (`check_out`, `cfg.force`), writes the three files (`write_export`) and records an `export`
+    run; without, writes and records nothing (a preview). Raises ValueError on an unknown
+    format or filter, ExportPathError on a refused path.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
-    fmt = ExportFormat(fmt)
-    filters = filters or ExportFilters()
+    if cfg.format not in FORMATS:
+        raise ValueError(f"unknown export format {cfg.format!r} (known: {', '.join(FORMATS)})")
+    fmt = ExportFormat(cfg.format)
+    filters = cfg.filters
     filters.validate()
+    if not cfg.out:
+        with ws.snapshot():  # one consistent state: selection, edits, reviews, flags, the funnel
+            return _build(ws, made_with, cfg, fmt, filters, progress)
+    out = Path(cfg.out)
+    check_out(out, workspace_files(ws), force=cfg.force)
+    with ws.stage("export", cfg, force=True) as run:
+        with ws.snapshot():
+            export = _build(ws, made_with, cfg, fmt, filters, progress)
+        paths = write_export(export, out)
+        run.counts.update(
+            {"format": fmt.value, "count": export.count, "out": str(paths[0]),
+             "sha256": export.manifest["sha256"]}
+        )  # fmt: skip
+    return dataclasses.replace(export, paths=paths)
+
+
+def _build(
+    ws: Workspace,
+    made_with: Config,
+    cfg: ExportConfig,
+    fmt: ExportFormat,
+    filters: ExportFilters,
+    progress: Progress,
+) -> Export:
     selected = select_for_export(ws, filters)
+    bar = progress(total=len(selected), desc=f"export {fmt.value}", unit=" rows")
     edits = effective_edits(ws)
     for rec in selected:
         rec["edits"] = edits.get(rec["id"], {})
         rec.update({k: v for k, v in rec["edits"].items() if k in EDITABLE_FIELDS})
 
-    system_prompt = ws.config.export.system_prompt
+    system_prompt = cfg.system_prompt
     rows: list[dict[str, Any]]
     if fmt == ExportFormat.ALPACA:
         rows = [_alpaca_row(r) for r in selected]
@@ -99,11 +140,14 @@ def build_export(
         rows = [_messages_row(r, system_prompt) for r in selected]
     else:
         rows = _full_rows(ws, selected)
+    bar.update(len(rows))
     jsonl = "".join(_json_line(row) for row in rows)
-    manifest = _manifest(ws, fmt, filters, selected, jsonl)
+    manifest = _manifest(ws, made_with, fmt, filters, selected, jsonl)
     if fmt == ExportFormat.MESSAGES:
         manifest["system_prompt"] = system_prompt
-    return Export(format=fmt, jsonl=jsonl, manifest=manifest, card=_card(ws, manifest), rows=rows)
+    card = _card(ws, made_with, manifest)
+    bar.close()
+    return Export(format=fmt, jsonl=jsonl, manifest=manifest, card=card, rows=rows)
 
 
 def sidecar_paths(out: Path) -> tuple[Path, Path]:
@@ -111,15 +155,70 @@ def sidecar_paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(f"{out.stem}.manifest.json"), out.with_name(f"{out.stem}.card.md")
 
 
+def workspace_files(ws: Workspace) -> list[Path]:
+    """The files and folders an export must never write: the database (and its WAL, SHM and
+    journal), the config, the embeddings folder; resolved (symlinks followed)."""
+    db = ws.root / DB_NAME
+    names = [db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal"))]
+    return [p.resolve() for p in (*names, ws.config_path, ws.embeddings_dir)]
+
+
+def check_out(out: Path, protected: list[Path], *, force: bool = False) -> None:
+    """Raise ExportPathError unless `out` and its sidecars may be written.
+
+    Refused always: a path that resolves to (or inside) one of `protected` (see
+    `workspace_files`), or a folder. Refused without `force`: an existing file that is not part
+    of an earlier export of this tool (an earlier export: `out` whose manifest's sha256 matches
+    it, and that manifest and card).
+    """
+    targets = [Path(out), *sidecar_paths(Path(out))]
+    for target in targets:
+        real = target.resolve()
+        for p in protected:
+            if real == p or p in real.parents:
+                raise ExportPathError(f"{target}: refusing to write over the workspace's {p.name}")
+        if target.is_dir():
+            raise ExportPathError(f"{target}: is a folder")
+    if force or not any(t.exists() or t.is_symlink() for t in targets):
+        return
+    if not _earlier_export(Path(out)):
+        existing = next(t for t in targets if t.exists() or t.is_symlink())
+        raise ExportPathError(
+            f"{existing}: exists and is not an earlier wavecurate export; pass --force to "
+            "replace it"
+        )
+
+
+def _earlier_export(out: Path) -> bool:
+    """`out` is a file this tool exported: its manifest holds its sha256."""
+    manifest_path, _card = sidecar_paths(out)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not out.is_file() or not isinstance(manifest, dict):
+            return False
+        digest = hashlib.sha256()
+        with out.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, ValueError):
+        return False
+    return manifest.get("sha256") == digest.hexdigest()
+
+
 def write_export(export: Export, out: Path) -> list[Path]:
     """Write the JSONL to `out` and its manifest and card beside it, each atomically.
 
     Returns [out, manifest path, card path]. Each file is written to a temporary file in the same
-    folder and renamed over the target, so a reader never sees a half-written file.
+    folder and renamed over the target, so a reader never sees a half-written file; the temporary
+    files a killed export left beside these targets are removed first. Files get the usual
+    permissions (0666 less the umask). Check the path with `check_out` first.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     manifest_path, card_path = sidecar_paths(out)
+    for path in (out, manifest_path, card_path):
+        for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+            tmp.unlink(missing_ok=True)
     for path, text in (
         (out, export.jsonl),
         (manifest_path, export.manifest_json),
@@ -129,9 +228,22 @@ def write_export(export: Export, out: Path) -> list[Path]:
     return [out, manifest_path, card_path]
 
 
+def glob_escape(name: str) -> str:
+    """`name` with the glob metacharacters made literal."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, (stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH
+                       | stat.S_IWOTH) & ~_umask())  # fmt: skip
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -293,12 +405,12 @@ def _counts(selected: list[dict[str, Any]], key: str) -> dict[str, int]:
 
 def _manifest(
     ws: Workspace,
+    cfg: Config,
     fmt: str,
     filters: ExportFilters,
     selected: list[dict[str, Any]],
     jsonl: str,
 ) -> dict[str, Any]:
-    cfg = ws.config
     return {
         "format": fmt,
         "count": len(selected),
@@ -324,7 +436,7 @@ def _manifest(
 
 def _table(header: tuple[str, str], rows: dict[str, Any]) -> list[str]:
     lines = [f"| {header[0]} | {header[1]} |", "|---|---:|"]
-    lines += [f"| {k or '(none)'} | {v} |" for k, v in rows.items()]
+    lines += [f"| {md_cell(str(k)) if k else '(none)'} | {_md_value(v)} |" for k, v in rows.items()]
     return lines or ["(none)"]
 
 
@@ -337,9 +449,8 @@ _FORMAT_TEXT = {
 }
 
 
-def _card(ws: Workspace, manifest: dict[str, Any]) -> str:
-    """The dataset card: what is in the file, how it was made, and the funnel."""
-    cfg = ws.config
+def _card(ws: Workspace, cfg: Config, manifest: dict[str, Any]) -> str:
+    """The dataset card: what is in the file, how it was made (`cfg`), and the funnel."""
     f = funnel(ws)
     counts = manifest["counts"]
     leakage = ws.get_metric("leakage")
@@ -381,14 +492,14 @@ def _card(ws: Workspace, manifest: dict[str, Any]) -> str:
         f"the Code Alpaca blacklist ({len(cfg.filter.blacklist)} words), exact duplicates, near "
         f"duplicates (MinHash LSH, Jaccard >= {cfg.filter.near_duplicate_threshold}); "
         f"{f['kept']} kept, dropped by rule: {_join(f['dropped'])}.",
-        f"3. **Embed**: `{cfg.embed.model}` (pooling: {cfg.embed.pooling}, text: "
+        f"3. **Embed**: {md_text(cfg.embed.model)} (pooling: {cfg.embed.pooling}, text: "
         f"{cfg.embed.text}); {f['embedded']} embedded.",
         f"4. **Select**: KCenterGreedy coreset of {f['coreset']} samples "
         f"(k={cfg.select.k}, fraction={cfg.select.fraction}, seed={cfg.select.seed}).",
-        f"5. **Generate**: provider `{cfg.generate.provider}`, models "
+        f"5. **Generate**: provider {md_text(cfg.generate.provider)}, models "
         f"{_join_list(manifest['models']['generator'])}, task mix "
         f"{_join(cfg.generate.task_mix)}; {f['instances']} instances generated.",
-        f"6. **Judge**: provider `{cfg.judge.provider}`, models "
+        f"6. **Judge**: provider {md_text(cfg.judge.provider)}, models "
         f"{_join_list(manifest['models']['judge'])}; the verdict is accept when every criterion "
         f"passes; {f['judge_accepted']} accepted, {f['judge_rejected']} rejected.",
         f"7. **Review**: {f['reviewed']} instances reviewed by a human; the final verdict is the "
@@ -412,16 +523,23 @@ def _card(ws: Workspace, manifest: dict[str, Any]) -> str:
 
 
 def _benchmark_names(cfg: DecontaminateConfig) -> str:
-    names = (["HumanEval"] if cfg.humaneval else []) + [f"`{Path(b).name}`" for b in cfg.benchmarks]
+    names = (["HumanEval"] if cfg.humaneval else []) + [
+        md_text(Path(b).name) for b in cfg.benchmarks
+    ]
     return ", ".join(names) or "no benchmark"
 
 
 def _join(mapping: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in mapping.items()) or "none"
+    return ", ".join(f"{md_text(str(k))} {_md_value(v)}" for k, v in mapping.items()) or "none"
+
+
+def _md_value(value: Any) -> str:
+    """A number as is; anything else as escaped Markdown text."""
+    return str(value) if isinstance(value, int | float) else md_cell(str(value))
 
 
 def _join_list(values: list[str]) -> str:
-    return ", ".join(f"`{v}`" for v in values) or "none"
+    return ", ".join(md_text(str(v)) for v in values) or "none"
 
 
 def _leakage_lines(leakage: Any) -> list[str]:
@@ -430,7 +548,8 @@ def _leakage_lines(leakage: Any) -> list[str]:
     lines = [
         "### Leakage",
         "",
-        f"Mean nearest-neighbour cosine similarity to each benchmark (`{leakage.get('model')}`), "
+        f"Mean nearest-neighbour cosine similarity to each benchmark "
+        f"({md_text(str(leakage.get('model')))}), "
         "as in WaveCoder's leakage analysis:",
         "",
         "| benchmark | curated | all generated |",
@@ -438,7 +557,7 @@ def _leakage_lines(leakage: Any) -> list[str]:
     ]
     for name, report in sorted(leakage["benchmarks"].items()):
         cur, gen = report.get("curated", {}), report.get("generated", {})
-        lines.append(f"| {name} | {_fmt(cur.get('mean'))} | {_fmt(gen.get('mean'))} |")
+        lines.append(f"| {md_cell(name)} | {_fmt(cur.get('mean'))} | {_fmt(gen.get('mean'))} |")
     return [*lines, ""]
 
 

@@ -23,7 +23,7 @@ from pipeline.llm.cache import CallResult
 from pipeline.llm.cost import estimate_tokens
 from pipeline.llm.parse import parse_generation
 from pipeline.llm.render import generation_request
-from pipeline.llm.stage import LLM, StageReport, estimate_calls, run_stage_calls
+from pipeline.llm.stage import LLM, LLMStageResult, estimate_calls, run_stage_calls
 from pipeline.progress import Progress, no_progress
 from pipeline.prompts import Example, PromptSet, load_prompts
 from pipeline.records import Instance, InstanceStatus, StoredSample, Task, Verdict
@@ -182,7 +182,7 @@ def _instance(item: _Item, result: CallResult, provider: Provider, prompts: Prom
 
 def generate_instances(
     ws: Workspace, llm: LLM, *, cfg: GenerateConfig, progress: Progress = no_progress
-) -> StageReport:
+) -> LLMStageResult:
     """Generate the instances still missing for the coreset; see the module docstring.
 
     `llm` is the Generator: provider, model (`llm.generator_model`, or `offline`) and the `[llm]`
@@ -202,7 +202,7 @@ def generate_instances(
             ws, provider, requests, expected, prices=llm.settings.prices, model=model,
             refresh=refresh, batch=cfg.batch,
         )  # fmt: skip
-        return StageReport(counts=plan_counts, estimate=estimate)
+        return LLMStageResult(counts=plan_counts, estimate=estimate)
 
     statuses = {s.value: 0 for s in InstanceStatus}
 
@@ -214,7 +214,7 @@ def generate_instances(
     inputs = {"model": model, "prompts": prompts.version, "coreset": _digest(coreset_ids(ws))}
     with ws.stage("generate", (cfg, llm.settings), inputs, force=cfg.retry_failed) as run:
         if run.current:
-            return StageReport(counts=plan_counts, current=True)
+            return LLMStageResult(counts=plan_counts, current=True)
         run.complete = cfg.limit is None
         bar = progress(total=len(items), desc="generate", unit="sample")
         stopped = run_stage_calls(
@@ -222,7 +222,7 @@ def generate_instances(
         )
         run.counts.update(plan_counts)
         run.counts.update(statuses)
-    return StageReport(counts=dict(run.counts), stopped=stopped)
+    return LLMStageResult(counts=dict(run.counts), stopped=stopped)
 
 
 def coreset_ids(ws: Workspace) -> list[str]:

@@ -1,7 +1,8 @@
 """The ingest stage: collect raw samples from a source (`pipeline.sources`) into the workspace.
 
-A source yields samples and problems; this stage stores the samples in batches (each batch its own
-transaction, so an interrupted run keeps what it stored) and records an `ingest` run with its
+A source yields samples and problems; this stage stores the samples as they are read, in small
+batches (every `BATCH` samples or `BATCH_SECONDS`, whichever comes first; each batch its own
+transaction, so a run that is killed or whose source raises keeps what it read) and records an `ingest` run with its
 counts. The CLI (`pipeline.cli.ingest`) prints the problems and a summary.
 """
 
@@ -23,7 +24,8 @@ from pipeline.store.samples import insert_samples
 __all__ = ["SOURCES", "IngestReport", "ingest", "source_items"]
 
 SOURCES = ("stdlib", "tree", "codesearchnet")
-BATCH = 2000
+BATCH = 500
+BATCH_SECONDS = 1.0
 SHOWN_PROBLEMS = 20
 
 
@@ -110,21 +112,25 @@ def ingest(
     bar = progress(total=None, desc=f"ingest {cfg.source}", unit=" samples")
     with ws.stage("ingest", cfg, force=True) as run:
         batch: list[Sample] = []
+        flushed = time.monotonic()
 
         def flush() -> None:
+            nonlocal flushed
             report.added += insert_samples(ws, batch)
             batch.clear()
             run.counts.update(report.counts)
+            flushed = time.monotonic()
 
-        for item in items:
-            sample = report.tally.add(item)
-            if sample is None:
-                continue
-            batch.append(sample)
-            bar.update()
-            if len(batch) >= BATCH:
-                flush()
-        flush()
-        bar.close()
+        try:
+            for item in items:
+                sample = report.tally.add(item)
+                if sample is not None:
+                    batch.append(sample)
+                    bar.update()
+                if batch and (len(batch) >= BATCH or time.monotonic() - flushed >= BATCH_SECONDS):
+                    flush()
+        finally:  # the source raised, or Ctrl-C: what was read is stored all the same
+            flush()
+            bar.close()
         report.seconds = time.perf_counter() - started
     return report

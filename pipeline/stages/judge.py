@@ -17,7 +17,7 @@ from pipeline.llm.base import Provider
 from pipeline.llm.cache import CallResult
 from pipeline.llm.parse import parse_judgment
 from pipeline.llm.render import Draft, judge_request
-from pipeline.llm.stage import LLM, StageReport, estimate_calls, run_stage_calls
+from pipeline.llm.stage import LLM, LLMStageResult, estimate_calls, run_stage_calls
 from pipeline.progress import Progress, no_progress
 from pipeline.prompts import PromptSet, load_prompts
 from pipeline.records import CriterionAnswer, Instance, Task, Verdict
@@ -68,7 +68,7 @@ def _record(
 
 def judge_instances(
     ws: Workspace, llm: LLM, *, cfg: JudgeConfig, progress: Progress = no_progress
-) -> StageReport:
+) -> LLMStageResult:
     """Judge the instances still unjudged; see the module docstring.
 
     `llm` is the Discriminator: provider, model (`llm.judge_model`, or `offline`) and the `[llm]`
@@ -98,7 +98,7 @@ def judge_instances(
             ws, provider, requests, expected, prices=llm.settings.prices, model=model,
             refresh=refresh, batch=cfg.batch,
         )  # fmt: skip
-        return StageReport(counts=plan_counts, estimate=estimate)
+        return LLMStageResult(counts=plan_counts, estimate=estimate)
 
     verdicts = {Verdict.ACCEPT: 0, Verdict.REJECT: 0, "failed": 0}
     rendered = [r.rendered() for r in requests]
@@ -110,7 +110,7 @@ def judge_instances(
     inputs = {"model": model, "prompts": prompts.version, "instances": _digest(ok_instance_ids(ws))}
     with ws.stage("judge", (cfg, llm.settings), inputs, force=cfg.retry_failed) as run:
         if run.current:
-            return StageReport(counts=plan_counts, current=True)
+            return LLMStageResult(counts=plan_counts, current=True)
         run.complete = cfg.limit is None
         bar = progress(total=len(items), desc="judge", unit="instance")
         stopped = run_stage_calls(
@@ -124,7 +124,7 @@ def judge_instances(
             judge_failed=verdicts["failed"],
             cost_per_accepted_usd=costs["cost_per_accepted_usd"],
         )
-    return StageReport(counts=dict(run.counts), stopped=stopped)
+    return LLMStageResult(counts=dict(run.counts), stopped=stopped)
 
 
 def _digest(ids: list[str]) -> str:

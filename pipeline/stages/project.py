@@ -23,6 +23,33 @@ from pipeline.store.vectors import KeptEmbeddings
 __all__ = ["ProjectResult", "project", "project_samples"]
 
 TRANSFORM_ROWS = 10_000  # rows per `transform` call
+# Up to this many fitted rows, the nearest neighbours come from one exact cosine matrix product
+# (blocked) instead of UMAP's NN-descent, which costs more (and compiles more numba) at this size.
+EXACT_KNN_ROWS = 20_000
+
+
+def exact_knn(
+    x: npt.NDArray[Any], k: int, *, block_rows: int = 2048
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The k nearest rows of each row of `x` (N, d) by cosine distance, itself first:
+    ((N, k) indices, (N, k) float32 distances in 0..2), ascending distance."""
+    xs = np.asarray(x, dtype=np.float32)
+    xs = xs / np.maximum(np.linalg.norm(xs, axis=1, keepdims=True), np.float32(1e-12))
+    n = xs.shape[0]
+    idx = np.empty((n, k), dtype=np.int64)
+    dist = np.empty((n, k), dtype=np.float32)
+    for s in range(0, n, block_rows):
+        sim = xs[s : s + block_rows] @ xs.T
+        rows = np.arange(sim.shape[0])
+        sim[rows, rows + s] = np.inf  # itself first, whatever the rounding
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        d = 1.0 - np.take_along_axis(sim, top, axis=1)
+        d[:, 0] = 0.0
+        idx[s : s + block_rows] = top
+        dist[s : s + block_rows] = np.clip(d, 0.0, 2.0)
+    return idx, dist
 
 
 @dataclass(frozen=True)
@@ -47,7 +74,8 @@ def project(
     """2-D coordinates of the rows of `x` (N, d): ((N, 2) float32, rows the fit used).
 
     UMAP with the cosine metric and `random_state=seed` is fitted on all rows when N <= fit_sample,
-    else on fit_sample rows drawn by the seed; the other rows go through `transform`. The same
+    else on fit_sample rows drawn by the seed; the other rows go through `transform`. When all rows
+    are fitted and N <= EXACT_KNN_ROWS, the neighbour graph is the exact one (`exact_knn`). The same
     input and settings give the same output. Fewer than 3 rows get fixed coordinates.
     """
     n = int(x.shape[0])
@@ -61,18 +89,27 @@ def project(
     else:
         fit_rows = np.arange(n)
     m = len(fit_rows)
+    k = max(2, min(n_neighbors, m - 1))
+    extra: dict[str, Any] = {}
+    if m == n and m <= EXACT_KNN_ROWS:
+        # no `transform` follows, so UMAP needs no search index of its own
+        knn_idx, knn_dist = exact_knn(x, k)
+        extra["precomputed_knn"] = (knn_idx, knn_dist, None)
     reducer = umap.UMAP(
         n_components=2,
         metric="cosine",
-        n_neighbors=max(2, min(n_neighbors, m - 1)),
+        n_neighbors=k,
         min_dist=min_dist,
         random_state=seed,
         init="spectral" if m > 10 else "random",
+        **extra,
     )
     out = np.empty((n, 2), dtype=np.float32)
     with warnings.catch_warnings():
         # "n_jobs overridden by random_state": seeded UMAP is single-threaded, as we want
         warnings.filterwarnings("ignore", message=".*n_jobs.*")
+        # "precomputed_knn ... no search index": we never transform in that case
+        warnings.filterwarnings("ignore", message=".*precomputed_knn.*")
         out[fit_rows] = reducer.fit_transform(np.asarray(x[fit_rows], dtype=np.float32))
         if m < n:
             rest = np.setdiff1d(np.arange(n), fit_rows, assume_unique=True)

@@ -13,6 +13,8 @@ so several processes (CLI stages, app sessions) can write without losing anythin
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -86,26 +88,43 @@ class Workspace:
 
     def __init__(self, root: Path, *, create: bool = False) -> None:
         self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise WorkspaceError(f"{self.root}: not a folder (a workspace is a folder)")
         if create:
-            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise WorkspaceError(f"{self.root}: cannot create the workspace: {e}") from None
         elif not (self.root / DB_NAME).exists():
             raise WorkspaceError(
                 f"{self.root}: no workspace here (run `wavecurate init --workspace {self.root}`)"
             )
-        self.db = sqlite3.connect(
-            self.root / DB_NAME,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,  # we issue BEGIN ourselves
-            check_same_thread=False,
-        )
-        self.db.row_factory = sqlite3.Row
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
+        self._snapshot = False
         self._config: Config | None = None
-        self._migrate()
-        self.sync_gate()
+        path = self.root / DB_NAME
+        try:
+            self.db = sqlite3.connect(
+                path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # we issue BEGIN ourselves
+                check_same_thread=False,
+            )
+            self.db.row_factory = sqlite3.Row
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            self._mark_interrupted()
+            self.sync_gate()
+        except sqlite3.DatabaseError as e:
+            if "not a database" in str(e):
+                raise WorkspaceError(f"{path}: not a wavecurate database (not SQLite)") from None
+            if "readonly" in str(e) or "unable to open" in str(e):
+                raise WorkspaceError(
+                    f"{path}: cannot write the workspace (read-only? {e})"
+                ) from None
+            raise WorkspaceError(f"{path}: {e}") from None
 
     # -- paths and config -------------------------------------------------------------------
     @property
@@ -185,7 +204,11 @@ class Workspace:
     # -- transactions -----------------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction taken up front (`BEGIN IMMEDIATE`): no lock upgrade deadlocks."""
+        """A write transaction taken up front (`BEGIN IMMEDIATE`): no lock upgrade deadlocks.
+
+        Raises RuntimeError inside `snapshot()`: a read snapshot never turns into a write."""
+        if self._snapshot:
+            raise RuntimeError("a write inside a read snapshot (Workspace.snapshot)")
         if self.db.in_transaction:  # nested: join the outer transaction
             yield self.db
             return
@@ -198,15 +221,56 @@ class Workspace:
         else:
             self.db.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: every query inside sees the same database state, whatever other
+        processes commit meanwhile (WAL). `BEGIN` plus a first read takes the snapshot; `COMMIT`
+        at the end releases it. Nested snapshots join the outer one; `write()` inside raises."""
+        if self._snapshot:
+            yield
+            return
+        if self.db.in_transaction:
+            raise RuntimeError("a read snapshot inside a write transaction")
+        self.db.execute("BEGIN")
+        self.db.execute("SELECT COUNT(*) FROM meta").fetchone()  # the read that pins the snapshot
+        self._snapshot = True
+        try:
+            yield
+        finally:
+            self._snapshot = False
+            self.db.execute("COMMIT")
+
     # -- runs, stage state, metrics ---------------------------------------------------------
+    def _mark_interrupted(self) -> None:
+        """Mark `interrupted` the runs left `running` by a process that is gone: same host and
+        the pid no longer alive, or a run recorded before this machine's last boot. Runs of
+        other hosts, of live processes, and old rows without a pid are left as they are."""
+        rows = self.db.execute(
+            "SELECT id, pid, host, boot_id FROM runs WHERE status = 'running' AND pid IS NOT NULL"
+        ).fetchall()
+        host, boot = _host(), _boot_id()
+        gone = [
+            int(r["id"])
+            for r in rows
+            if r["host"] == host and (r["boot_id"] != boot or not _alive(int(r["pid"])))
+        ]
+        if gone:
+            with self.write():
+                self.db.executemany(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ? "
+                    "WHERE id = ? AND status = 'running'",
+                    [(now(), i) for i in gone],
+                )
+
     @contextmanager
     def run(self, stage: str, config_hash: str = "") -> Iterator[Run]:
         """Record a stage run: a `runs` row opened now and closed with counts and seconds."""
         started = time.perf_counter()
         with self.write():
             cur = self.db.execute(
-                "INSERT INTO runs(stage, started_at, config_hash, status) VALUES (?, ?, ?, ?)",
-                (stage, now(), config_hash, "running"),
+                "INSERT INTO runs(stage, started_at, config_hash, status, pid, host, boot_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (stage, now(), config_hash, "running", os.getpid(), _host(), _boot_id()),
             )
         run = Run(id=int(cur.lastrowid or 0), stage=stage)
         status = "failed"
@@ -284,6 +348,29 @@ class Workspace:
                 "INSERT OR REPLACE INTO metrics(name, value, updated_at) VALUES (?, ?, ?)",
                 (name, json.dumps(value, sort_keys=True), now()),
             )
+
+
+def _host() -> str:
+    return socket.gethostname()
+
+
+def _boot_id() -> str:
+    """This boot of the machine (Linux), else empty: a pid from an earlier boot is not alive."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    """The process `pid` exists (it may be another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _split_sql(script: str) -> list[str]:

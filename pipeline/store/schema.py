@@ -221,7 +221,44 @@ MIGRATIONS: list[str] = [
         WHERE r.id = (SELECT MAX(r2.id) FROM reviewer_latest_reviews r2
                       WHERE r2.instance_id = r.instance_id);
     """,
-    # 3: verify2: execution evidence: the import lines of each sample's file, one execution
+    # 3: audit: calibration draws; reviews gain a batch id (bulk decisions) and an import key
+    # (an imported line is written once); reviewer flags (a mark for a second look, not a verdict)
+    """
+    ALTER TABLE reviews ADD COLUMN batch_id TEXT;       -- shared by the rows of one bulk decision
+    ALTER TABLE reviews ADD COLUMN import_key TEXT;     -- sha256 of an imported JSONL line's content
+    CREATE INDEX reviews_batch ON reviews(batch_id);
+    CREATE UNIQUE INDEX reviews_import_key ON reviews(import_key);
+
+    -- a uniform random draw of accepted, unreviewed instances: the calibration sample
+    CREATE TABLE calibration_draws (
+        instance_id TEXT PRIMARY KEY REFERENCES instances(id),
+        draw        INTEGER NOT NULL,           -- 1, 2, ...: one per `audit sample`
+        seed        INTEGER NOT NULL,
+        population  INTEGER NOT NULL,           -- the frame: eligible + already drawn, at draw time
+        drawn_at    TEXT NOT NULL
+    );
+
+    -- append-only like reviews: a flag row, or an undo row naming the flag it cancels
+    CREATE TABLE review_flags (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        instance_id TEXT NOT NULL REFERENCES instances(id),
+        reviewer    TEXT NOT NULL,
+        reason      TEXT NOT NULL DEFAULT '',
+        batch_id    TEXT,
+        undoes      INTEGER REFERENCES review_flags(id),
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX review_flags_instance ON review_flags(instance_id);
+    CREATE INDEX review_flags_batch ON review_flags(batch_id);
+    """,
+    # 4: harden2: the process that runs a stage (pid, host, boot id), so that a later open can
+    # tell a run whose process is gone (killed) from one still going
+    """
+    ALTER TABLE runs ADD COLUMN pid INTEGER;
+    ALTER TABLE runs ADD COLUMN host TEXT;
+    ALTER TABLE runs ADD COLUMN boot_id TEXT;
+    """,
+    # 5: verify2: execution evidence: the import lines of each sample's file, one execution
     # verdict per instance, and the final verdict gated on it (meta `verify_gate`, '1' or '0',
     # mirrors `[verify] gate`; absent means on)
     """

@@ -11,8 +11,9 @@ def change_tokens(ws: Workspace) -> tuple[tuple[int | str, ...], tuple[int, ...]
     """Two cheap fingerprints for caches: (pipeline data, human decisions).
 
     The first changes when a stage writes (samples, vectors, instances, judgments, flags, runs,
-    metrics, execution verdicts, the verify gate); the second when a review or a flag clearance
-    is added. Each is a handful of index lookups, so the app reads them on every rerun.
+    metrics, execution verdicts, the verify gate); the second when a review, a flag clearance, a
+    reviewer flag or a calibration draw is added. Each is a handful of index lookups, so the app
+    reads them on every rerun.
     """
     db = ws.db
     data = db.execute(
@@ -29,6 +30,8 @@ def change_tokens(ws: Workspace) -> tuple[tuple[int | str, ...], tuple[int, ...]
     ).fetchone()
     human = db.execute(
         "SELECT (SELECT COALESCE(MAX(id), 0) FROM reviews), "
-        "(SELECT COALESCE(MAX(id), 0) FROM flag_clearances)"
+        "(SELECT COALESCE(MAX(id), 0) FROM flag_clearances), "
+        "(SELECT COALESCE(MAX(id), 0) FROM review_flags), "
+        "(SELECT COALESCE(MAX(rowid), 0) FROM calibration_draws)"
     ).fetchone()
     return tuple(data), tuple(int(v) for v in human)

@@ -1,0 +1,129 @@
+"""Honest exit codes for generate and judge: a run whose calls all (or mostly) failed exits
+non-zero and says why; a dead server is found after a few calls (llm.breaker_errors), not after
+the whole queue."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fake_anthropic import FakeAnthropic, Reply, error_reply
+from test_llm_samples import seed_workspace
+
+from pipeline.cli import llm
+from pipeline.store import Workspace
+
+FAST = "[llm]\nmax_retries = 0\nbackoff_s = 0.01\nmax_backoff_s = 0.01\n"
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="wavecurate")
+    llm.add_parser(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
+    with FakeAnthropic() as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        yield server
+
+
+def _root(ws: Workspace, extra: str = "") -> Path:
+    seed_workspace(ws)  # 12 coreset samples
+    ws.config_path.write_text('[generate]\ntask_mix = { "code_repair" = 1.0 }\n' + FAST + extra)
+    return ws.root
+
+
+def test_every_call_failing_exits_2_and_says_so(
+    ws: Workspace, fake: FakeAnthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _root(ws, "breaker_errors = 0\n")
+    fake.script(*[error_reply(500, "boom")] * 12)
+    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
+    assert code == llm.EXIT_STOPPED
+    err = capsys.readouterr().err
+    assert "every call of this run failed (12 of 12)" in err
+    assert len(fake.requests) == 12  # breaker off: the whole queue was tried
+
+
+def test_a_share_of_failures_exits_2_below_it_exits_0(
+    ws: Workspace, fake: FakeAnthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _root(ws, "breaker_errors = 0\nmax_failure_share = 0.5\nmin_failures = 3\n")
+    # 6 of 12 fail (alternating): 50% >= 0.5 and 6 >= 3
+    fake.script(*[error_reply(500, "boom") if i % 2 else Reply() for i in range(12)])
+    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
+    assert code == llm.EXIT_STOPPED
+    assert "6 of 12 calls failed (50%, llm.max_failure_share = 0.5)" in capsys.readouterr().err
+    # the re-run calls the 6 failed ones again; 2 fail: below min_failures, exit 0
+    fake.script(error_reply(500, "boom"), error_reply(500, "boom"))
+    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
+    assert code == 0, capsys.readouterr().err
+
+
+def test_the_breaker_stops_after_n_failures_in_a_row(
+    ws: Workspace, fake: FakeAnthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _root(ws, "breaker_errors = 3\n")
+    fake.script(*[error_reply(500, "server down")] * 12)
+    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
+    assert code == llm.EXIT_STOPPED
+    err = capsys.readouterr().err
+    assert "the last 3 calls failed in a row (llm.breaker_errors = 3)" in err
+    assert "server down" in err
+    assert 3 <= len(fake.requests) <= 4  # not the queue of 12 (at most one more was in flight)
+
+
+def test_a_closed_port_stops_after_a_few_calls(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
+    root = _root(ws, "breaker_errors = 4\n")
+    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
+    assert code == llm.EXIT_STOPPED
+    err = capsys.readouterr().err
+    assert "the last 4 calls failed in a row" in err
+    with Workspace(root) as reopened:
+        rows = reopened.db.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0]
+        last = reopened.last_runs()[-1]
+    assert rows == 4  # four calls recorded (as errors), the other eight never made
+    assert last["stage"] == "generate" and last["counts"]["call_errors"] == 4
+
+
+def test_run_stops_at_a_generate_whose_calls_failed(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.cli.steps import STAGES, Resources, run_steps
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
+    root = _root(ws, "breaker_errors = 2\n")
+    with open(root / "wavecurate.toml", "a") as fh:
+        fh.write('[judge]\nprovider = "anthropic"\n')
+    text = (
+        (root / "wavecurate.toml")
+        .read_text()
+        .replace("[generate]\n", '[generate]\nprovider = "anthropic"\n')
+    )
+    (root / "wavecurate.toml").write_text(text)
+    steps = [(n, f) for n, f in STAGES if n in ("generate", "judge")]
+    with Workspace(root) as opened:
+        assert run_steps(opened, Resources(opened), steps) == llm.EXIT_STOPPED
+        stages = [r["stage"] for r in opened.last_runs()]
+    err = capsys.readouterr().err
+    assert "run: stopped at `generate` (exit 2)" in err
+    assert "== generate" in err and "== judge" not in err  # the judge never started
+    assert stages[-1] == "generate"
