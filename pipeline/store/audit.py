@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from pipeline.records import EDITABLE_FIELDS, UNDO, InstanceStatus, Verdict
 from pipeline.store import Workspace, chunks, now
+from pipeline.store.executions import execution_verdicts as stored_execution_verdicts
 
 __all__ = [
     "FLAG",
@@ -53,22 +54,10 @@ EXECUTION_TABLE = "executions"  # the verify stage's table: (instance_id, verdic
 
 # -- execution evidence ------------------------------------------------------------------------
 def execution_verdicts(ws: Workspace) -> dict[str, str]:
-    """{instance id: pass | fail | inconclusive | not_applicable} from the verify stage.
-
-    Empty until the workspace has the verify stage's `executions` table (instance_id, verdict);
-    every audit function takes the execution verdicts as an optional input and defaults to this.
-    """
-    exists = ws.db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?",
-        (EXECUTION_TABLE,),
-    ).fetchone()
-    if exists is None:
-        return {}
-    return {
-        str(r[0]): str(r[1])
-        for r in ws.db.execute(f"SELECT instance_id, verdict FROM {EXECUTION_TABLE}")
-        if r[1] is not None
-    }
+    """{instance id: pass | fail | inconclusive | not_applicable} from the verify stage (the
+    `executions` table, `pipeline.store.executions`); every audit function takes the execution
+    verdicts as an optional input and defaults to this."""
+    return stored_execution_verdicts(ws)
 
 
 def _gated(judge: str | None, execution: str | None) -> str | None:
