@@ -8,6 +8,7 @@ from typing import Any
 
 from pipeline.cli.common import add_workspace_arg, open_workspace
 from pipeline.config import Config
+from pipeline.textsafe import for_terminal
 
 
 def add_parser(sub: Any) -> None:
@@ -51,7 +52,9 @@ def format_verify(result: Any) -> str:
     names = ("pass", "fail", "inconclusive", "not_applicable")
     lines.append(f"  {'task':<20}" + "".join(f"{n:>16}" for n in names))
     for task, counts in result.by_task.items():
-        lines.append(f"  {task:<20}" + "".join(f"{counts.get(n, 0):>16,}" for n in names))
+        lines.append(
+            f"  {for_terminal(task):<20}" + "".join(f"{counts.get(n, 0):>16,}" for n in names)
+        )
     lines.append(f"  {'all':<20}" + "".join(f"{result.counts.get(n, 0):>16,}" for n in names))
     lines.append(f"  conclusive (pass or fail) among runnable: {result.conclusive_share:.0%}")
     return "\n".join(lines)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from pipeline.config import VerifyConfig, config_hash
 from pipeline.progress import Progress, no_progress
-from pipeline.records import EXEC_VERDICTS, Execution, StoredSample, Task
+from pipeline.records import EXEC_VERDICTS, Execution, ExecVerdict, StoredSample, Task
 from pipeline.store import Workspace
 from pipeline.store.executions import (
     execution_counts,
@@ -136,8 +136,24 @@ def verify_instances(
             started = time.perf_counter()
             this_run = dict.fromkeys(EXEC_VERDICTS, 0)
             bar = progress(total=len(todo), desc="verify", unit="instance")
+            known = {t.value for t in Task}
             try:
-                for job, verdict in verify_many(_jobs(todo), cfg, cfg.workers):
+                for instance, _ in todo:
+                    if instance["task"] not in known:  # a task this wavecurate does not know
+                        save_execution(
+                            ws,
+                            Execution(
+                                instance_id=instance["id"],
+                                verdict=ExecVerdict.NOT_APPLICABLE.value,
+                                detail="not a task wavecurate knows how to run",
+                                config_hash=hashes[instance["id"]],
+                            ),
+                        )
+                        this_run[ExecVerdict.NOT_APPLICABLE.value] += 1
+                        result.verified += 1
+                        bar.update(1)
+                runnable = [(i, s) for i, s in todo if i["task"] in known]
+                for job, verdict in verify_many(_jobs(runnable), cfg, cfg.workers):
                     save_execution(
                         ws,
                         Execution(
