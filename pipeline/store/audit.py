@@ -60,11 +60,19 @@ def execution_verdicts(ws: Workspace) -> dict[str, str]:
     return stored_execution_verdicts(ws)
 
 
-def _gated(judge: str | None, execution: str | None) -> str | None:
-    """The final verdict without people: reject when execution failed, else the judge's."""
+def _gate_on(ws: Workspace) -> bool:
+    """`[verify] gate` as the workspace mirrors it into meta (what view `final_verdicts` reads)."""
+    row = ws.db.execute("SELECT value FROM meta WHERE key = 'verify_gate'").fetchone()
+    return (row[0] if row else "1") == "1"
+
+
+def _gated(judge: str | None, execution: str | None, gate: bool) -> str | None:
+    """The final verdict without people, as view `final_verdicts` computes it for stored verdicts
+    (reject when execution failed and the gate is on, else the judge's); here for the execution
+    verdicts a caller passes in (a simulation), so it must follow that view's rule."""
     if judge is None:
         return None
-    return Verdict.REJECT.value if execution == "fail" else judge
+    return Verdict.REJECT.value if gate and execution == "fail" else judge
 
 
 # -- calibration draws ---------------------------------------------------------------------------
@@ -418,6 +426,7 @@ class JudgedRow:
 def judged_rows(ws: Workspace, execution: Mapping[str, str] | None = None) -> list[JudgedRow]:
     """Every generated instance the judge answered, by id; three queries for the whole workspace."""
     execution = execution_verdicts(ws) if execution is None else execution
+    gate = _gate_on(ws)
     db = ws.db
     criteria: dict[str, dict[str, tuple[bool, str]]] = {}
     for iid, criterion, passed, rationale in db.execute(
@@ -447,7 +456,7 @@ def judged_rows(ws: Workspace, execution: Mapping[str, str] | None = None) -> li
                 sample_id=sid,
                 task=task,
                 judge_verdict=judge,
-                machine_verdict=_gated(judge, ex) or judge,
+                machine_verdict=_gated(judge, ex, gate) or judge,
                 execution=ex,
                 criteria=criteria.get(iid, {}),
                 human_verdict=human,
