@@ -22,13 +22,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app import state
+from pipeline import review as rq
 from pipeline.store import Workspace, WorkspaceError
+from pipeline.store import drafts as store_drafts
 from pipeline.store import reviews as store_reviews
 from pipeline.store.vectors import coreset_rows, count_projection, projection_rows
 
-WS_PATH_KEY = "workspace_path"
-WS_KEY = "_workspace"
-REVIEWER_KEY = "reviewer"
+WS_PATH_KEY = state.WORKSPACE_PATH
+WS_KEY = state.WORKSPACE
+REVIEWER_KEY = state.REVIEWER
 ENV_WORKSPACE = "WAVECURATE_WORKSPACE"
 ENV_REVIEWER = "WAVECURATE_REVIEWER"
 
@@ -75,9 +78,49 @@ def reviewer() -> str:
     return str(st.session_state.get(REVIEWER_KEY) or "").strip()
 
 
-def tokens(ws: Workspace) -> Tokens:
+def tokens(ws: Workspace | None = None) -> Tokens:
     """The change tokens of the workspace: (pipeline data, human decisions)."""
-    return store_reviews.change_tokens(ws)
+    return store_reviews.change_tokens(ws or workspace())
+
+
+def _keyed() -> tuple[Workspace, str, Tokens]:
+    """The session's workspace with the cache key of its current contents (path, tokens)."""
+    ws = workspace()
+    return ws, str(ws.root), tokens(ws)
+
+
+# -- what the pages show, by intent (cache keys are built here, not by the pages) ------------
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _queue_rows(_ws: Workspace, path: str, token: Tokens) -> list[store_reviews.QueueRow]:
+    return store_reviews.queue_rows(_ws)
+
+
+def queue(qfilter: rq.QueueFilter, order: rq.SortOrder, seed: str = "") -> list[str]:
+    """Instance ids of the review queue under `qfilter`, in `order` (`seed`: the shuffle's)."""
+    return rq.build_queue(_queue_rows(*_keyed()), qfilter, order, seed=seed)
+
+
+def instance(instance_id: str) -> store_reviews.InstanceDetail | None:
+    """One instance with its sample, the judge's answers and its history (read live), or None
+    when no instance has this id."""
+    return store_reviews.instance_detail(workspace(), instance_id)
+
+
+def instance_state(instance_id: str) -> tuple[str, str] | None:
+    """(status, error) of an instance: why it was skipped or failed; None for an unknown id."""
+    return store_drafts.instance_state(workspace(), instance_id)
+
+
+def reviewed_ids() -> set[str]:
+    """Ids of the instances with a human decision in force (read live)."""
+    return store_reviews.reviewed_instance_ids(workspace())
+
+
+def draft(instance_id: str, reviewer: str) -> store_drafts.Draft | None:
+    """The reviewer's unsaved work on the instance, or None."""
+    return store_drafts.get_draft(workspace(), instance_id, reviewer) if reviewer else None
 
 
 # -- cached reads ---------------------------------------------------------------------------
@@ -125,8 +168,9 @@ def _map_verdicts(_ws: Workspace, path: str, token: Tokens) -> dict[str, str]:
     return store_reviews.sample_verdicts(_ws)
 
 
-def map_data(ws: Workspace, path: str, token: Tokens) -> MapData:
+def map_data() -> MapData:
     """`map_base` with each sample's final verdict (which changes with every review)."""
+    ws, path, token = _keyed()
     base = map_base(ws, path, token[0])
     verdicts = _map_verdicts(ws, path, token)
     frame = base.frame.assign(verdict=base.frame["id"].map(verdicts).fillna("no verdict"))
@@ -150,35 +194,48 @@ def _prewarm(path: str, data_token: tuple[Any, ...]) -> threading.Thread:
     return thread
 
 
-def prewarm_map(ws: Workspace, token: Tokens) -> None:
+def prewarm_map() -> None:
     """Load a large map in the background when the app opens, so the Map page opens warm."""
+    ws, _, token = _keyed()
     if count_projection(ws) >= PREWARM_FROM:
         _prewarm(str(ws.root), token[0])
 
 
 @st.cache_data(max_entries=8)
-def facets(_ws: Workspace, path: str, token: Tokens) -> tuple[list[str], list[str]]:
-    """(tasks, criteria) present in the workspace."""
+def _facets(_ws: Workspace, path: str, token: Tokens) -> tuple[list[str], list[str]]:
     return store_reviews.queue_facets(_ws)
 
 
+def facets() -> tuple[list[str], list[str]]:
+    """(tasks, criteria) present in the workspace."""
+    return _facets(*_keyed())
+
+
 @st.cache_data(max_entries=8)
-def funnel(_ws: Workspace, path: str, token: Tokens) -> dict[str, Any]:
-    """`pipeline.store.status.funnel` (cached per change token)."""
+def _funnel(_ws: Workspace, path: str, token: Tokens) -> dict[str, Any]:
     from pipeline.store.status import funnel as read_funnel
 
     return read_funnel(_ws)
 
 
+def funnel() -> dict[str, Any]:
+    """`pipeline.store.status.funnel` (cached per change token)."""
+    return _funnel(*_keyed())
+
+
 @st.cache_data(max_entries=8)
-def reviewer_names(_ws: Workspace, path: str, token: Tokens) -> list[str]:
-    """Everyone who has reviewed, most active first."""
+def _reviewer_names(_ws: Workspace, path: str, token: Tokens) -> list[str]:
     return [a.reviewer for a in store_reviews.reviewer_activity(_ws)]
 
 
-def metric(ws: Workspace, name: str) -> Any:
+def reviewer_names() -> list[str]:
+    """Everyone who has reviewed, most active first."""
+    return _reviewer_names(*_keyed())
+
+
+def metric(name: str) -> Any:
     """A stored metric (coverage, leakage, ...) or None."""
-    return ws.get_metric(name)
+    return workspace().get_metric(name)
 
 
 # -- shaping for charts (pure; tested in tests/test_app_data.py) ----------------------------

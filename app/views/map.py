@@ -20,7 +20,6 @@ OPEN_KEY = "map_open"  # the sample id shown in detail
 GEN_KEY = "map_chart_gen"  # bumped to remount the chart (clears the browser's selection)
 
 ws = data.workspace()
-token = data.tokens(ws)
 st.session_state.setdefault(SEL_KEY, {})
 st.session_state.setdefault(GEN_KEY, 0)
 chart_key = f"map_chart_{st.session_state[GEN_KEY]}"
@@ -50,7 +49,7 @@ st.caption(
 )
 
 with st.spinner("Loading the map…"):
-    md = data.map_data(ws, str(ws.root), token)
+    md = data.map_data()
 if md.frame.empty:
     st.info(
         "Nothing projected yet: run `wavecurate embed`, `select` and `project`.",
@@ -180,7 +179,7 @@ with side_col:
 
 st.divider()
 st.subheader("Coverage", anchor=False)
-cov = data.metric(ws, "coverage")
+cov = data.metric("coverage")
 measure = st.segmented_control(
     "Curve",
     list(data.COVERAGE_MEASURES),

@@ -9,8 +9,7 @@ import streamlit as st
 from app import data
 
 ws = data.workspace()
-token = data.tokens(ws)
-f = data.funnel(ws, str(ws.root), token)
+f = data.funnel()
 
 st.title("Overview", anchor=False)
 st.caption(
@@ -115,7 +114,7 @@ with right, st.container(border=True, height="stretch"):
             alt="The latest run of each stage with its duration and counts",
         )
 
-leakage = data.metric(ws, "leakage")
+leakage = data.metric("leakage")
 with st.container(border=True):
     st.subheader("Benchmark leakage", anchor=False)
     if not isinstance(leakage, dict) or not leakage.get("benchmarks"):

@@ -1,8 +1,10 @@
-"""Review: a filtered queue, one instance at a time, beside its source and the judge's answers.
+"""Review: a filtered queue, one instance at a time on one screen, beside the judge's answers.
 
 Accept (A), reject (X), previous and next (arrow keys), undo (U). Each decision appends one
 review row (reviewer, time, verdict, flipped criteria, edited fields, reason); the latest decides.
-Flips and edits in force are carried into the next decision, so the latest row is complete.
+Flips, edits and the reason are kept as a draft in the workspace (per instance and reviewer)
+until a decision records them or the reviewer discards them. U undoes this reviewer's latest
+decision of the session wherever the queue stands; U again undoes the one before.
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from app import data
+from app import data, state
+from app.review_parts import (
+    CODE_LINES,
+    code_block,
+    criterion_card,
+    diff_block,
+    ordered_criteria,
+)
 from app.text import plain
 from pipeline import review as rq
+from pipeline.store import drafts as store_drafts
 from pipeline.store import reviews as store
 from pipeline.store.flags import clear_flag, clearances_for, flags_for
 
@@ -22,14 +32,15 @@ QUEUE_KEY = "review_queue"  # {"key": filter fingerprint, "ids": [...], "cursor"
 PIN_KEY = "review_pinned"  # an instance opened by link that is not in the queue
 URL_KEY = "review_url_id"  # the id this session last wrote to the URL
 FLASH_KEY = "review_flash"
-IDS_KEY, IDS_LABEL_KEY = "review_ids", "review_ids_label"  # a selection sent from the map
+IDS_KEY, IDS_LABEL_KEY = state.REVIEW_IDS, state.REVIEW_IDS_LABEL  # a selection from the map
 FLAG_ANY, FLAG_ONLY, FLAG_NONE = "all", "flagged", "not flagged"
 VERDICT_BADGE: dict[str, Literal["green", "red", "gray"]] = {"accept": "green", "reject": "red"}
+REPAIR = "code_repair"
 
 ws = data.workspace()
-token = data.tokens(ws)
-tasks, criteria_names = data.facets(ws, str(ws.root), token)
+tasks, criteria_names = data.facets()
 me = data.reviewer()
+st.session_state.setdefault(state.UNDO_STACK, [])
 
 
 def _k(kind: str, iid: str, name: str = "") -> str:
@@ -85,7 +96,7 @@ order = rq.SortOrder(f_sort or rq.SortOrder.INGESTION)
 fingerprint = repr((qfilter, order, me if order is rq.SortOrder.SHUFFLED else ""))
 queue_state: dict[str, Any] | None = st.session_state.get(QUEUE_KEY)
 if refresh or queue_state is None or queue_state["key"] != fingerprint:
-    ids = rq.build_queue(store.queue_rows(ws), qfilter, order, seed=me)
+    ids = data.queue(qfilter, order, seed=me)
     keep = queue_state["ids"][queue_state["cursor"]] if queue_state and queue_state["ids"] else None
     cursor = ids.index(keep) if keep in ids else 0
     queue_state = {"key": fingerprint, "ids": ids, "cursor": cursor}
@@ -93,7 +104,7 @@ if refresh or queue_state is None or queue_state["key"] != fingerprint:
 queue: list[str] = queue_state["ids"]
 
 # a deep link (?instance=ID) that this session did not write itself opens that instance
-linked = st.query_params.get("instance")
+linked = st.query_params.get(state.QUERY_INSTANCE)
 if linked and linked != st.session_state.get(URL_KEY):
     if linked in queue:
         queue_state["cursor"] = queue.index(linked)
@@ -104,16 +115,75 @@ pinned: str | None = st.session_state.get(PIN_KEY)
 current: str | None = pinned or (queue[queue_state["cursor"]] if queue else None)
 
 
+def _open(iid: str) -> None:
+    """Show `iid`: its place in the queue, else pinned beside the queue."""
+    q = st.session_state[QUEUE_KEY]
+    if iid in q["ids"]:
+        q["cursor"] = q["ids"].index(iid)
+        st.session_state[PIN_KEY] = None
+    else:
+        st.session_state[PIN_KEY] = iid
+
+
 def _move(step: int) -> None:
-    state = st.session_state[QUEUE_KEY]
+    q = st.session_state[QUEUE_KEY]
     if st.session_state.get(PIN_KEY):
         st.session_state[PIN_KEY] = None
         if step > 0:
             return  # leaving a linked instance: back to where the queue was
     skip: set[str] = set()
     if rq.HumanStatus(st.session_state.get("rv_human", "any")) is rq.HumanStatus.UNREVIEWED:
-        skip = store.reviewed_instance_ids(data.workspace())  # finished by others meanwhile
-    state["cursor"] = rq.move(state["ids"], state["cursor"], step, skip=skip)
+        skip = data.reviewed_ids()  # finished by others meanwhile
+    q["cursor"] = rq.move(q["ids"], q["cursor"], step, skip=skip)
+
+
+def _forget(iid: str) -> None:
+    """Drop the widgets' state of `iid`, so the page shows it afresh from the workspace."""
+    for key in [k for k in st.session_state if str(k).startswith("rv_") and f"_{iid}_" in k]:
+        del st.session_state[key]
+
+
+def _view(detail: store.InstanceDetail) -> tuple[dict[str, bool], dict[str, str], str]:
+    """The reviewer's flips and edits (what a decision would record) and reason, from the
+    widgets' state."""
+    iid = detail.id
+    latest = detail.latest
+    carried_flips = latest.flips if latest else {}
+    carried_edits = latest.edits if latest else {}
+    view = {
+        c.name: bool(st.session_state.get(_k("flip", iid, c.name), carried_flips.get(c.name, c.passed)))
+        for c in detail.criteria
+    }  # fmt: skip
+    original = {name: detail.field(name) for name in store.EDITABLE_FIELDS}
+    edited = {
+        name: str(st.session_state.get(_k("edit", iid, name), carried_edits.get(name, text)))
+        for name, text in original.items()
+    }
+    reason = str(st.session_state.get(_k("reason", iid), "")).strip()
+    return rq.changed_flips(detail.criteria, view), rq.changed_edits(original, edited), reason
+
+
+def _save_draft(iid: str) -> None:
+    """Keep the reviewer's flips, edits and reason in the workspace (a draft), or drop the draft
+    when they match the decision in force and there is no reason."""
+    who = data.reviewer()
+    detail = data.instance(iid)
+    if not who or detail is None:
+        return
+    flips, edits, reason = _view(detail)
+    latest = detail.latest
+    in_force = (latest.flips, latest.edits) if latest else ({}, {})
+    w = data.workspace()
+    if (flips, edits) == in_force and not reason:
+        store_drafts.discard_draft(w, iid, who)
+    else:
+        store_drafts.save_draft(w, iid, who, flips=flips, edits=edits, reason=reason)
+
+
+def _discard_draft(iid: str) -> None:
+    store_drafts.discard_draft(data.workspace(), iid, data.reviewer())
+    _forget(iid)
+    st.session_state[FLASH_KEY] = ("Draft discarded", ":material/delete:")
 
 
 def _decide(iid: str, verdict: str) -> None:
@@ -121,41 +191,42 @@ def _decide(iid: str, verdict: str) -> None:
     if not who:
         st.session_state[FLASH_KEY] = ("Type your name in the sidebar first.", ":material/person:")
         return
-    w = data.workspace()
-    detail = store.instance_detail(w, iid)
-    if detail is None:
+    detail = data.instance(iid)
+    if detail is None or detail.status != "ok":
         return
-    latest = detail.latest
-    view = {
-        c.name: bool(st.session_state.get(_k("flip", iid, c.name), c.passed))
-        for c in detail.criteria
-    }
-    original = {name: detail.field(name) for name in store.EDITABLE_FIELDS}
-    carried = latest.edits if latest else {}
-    edited = {
-        name: str(st.session_state.get(_k("edit", iid, name), carried.get(name, text)))
-        for name, text in original.items()
-    }
-    store.add_review(
-        w,
-        iid,
-        who,
-        verdict,
-        flips=rq.changed_flips(detail.criteria, view),
-        edits=rq.changed_edits(original, edited),
-        reason=str(st.session_state.get(_k("reason", iid), "")).strip(),
-    )
+    flips, edits, reason = _view(detail)
+    w = data.workspace()
+    store.add_review(w, iid, who, verdict, flips=flips, edits=edits, reason=reason)
+    store_drafts.discard_draft(w, iid, who)
+    st.session_state[state.UNDO_STACK].append({"id": iid, "verdict": verdict, "who": who})
+    _forget(iid)
     icon = ":material/check:" if verdict == "accept" else ":material/close:"
     st.session_state[FLASH_KEY] = (f"{verdict.capitalize()}ed {iid}", icon)
     _move(+1)
 
 
-def _undo(iid: str) -> None:
-    done = store.undo_review(data.workspace(), iid, data.reviewer())
-    message = "Undid your latest review" if done else "Nothing of yours to undo here"
+def _my_undo_stack() -> list[dict[str, str]]:
+    return [d for d in st.session_state[state.UNDO_STACK] if d["who"] == data.reviewer()]
+
+
+def _undo() -> None:
+    """Undo this reviewer's latest decision of the session, wherever the queue stands, and open
+    the instance it undid."""
+    stack: list[dict[str, str]] = st.session_state[state.UNDO_STACK]
+    who = data.reviewer()
+    for pos in range(len(stack) - 1, -1, -1):
+        if stack[pos]["who"] == who:
+            entry = stack.pop(pos)
+            break
+    else:
+        st.session_state[FLASH_KEY] = ("Nothing of yours to undo", ":material/undo:")
+        return
+    iid = entry["id"]
+    done = store.undo_review(data.workspace(), iid, who)
+    message = f"Undid your {entry['verdict']} of {iid}" if done else f"{iid}: already undone"
     st.session_state[FLASH_KEY] = (message, ":material/undo:")
-    for key in [k for k in st.session_state if str(k).startswith("rv_") and iid in str(k)]:
-        del st.session_state[key]
+    _forget(iid)
+    _open(iid)
 
 
 def _clear_ids() -> None:
@@ -163,14 +234,29 @@ def _clear_ids() -> None:
     st.session_state[IDS_LABEL_KEY] = None
 
 
+def _leave_link() -> None:
+    st.session_state[PIN_KEY] = None
+    st.session_state[URL_KEY] = None
+    if state.QUERY_INSTANCE in st.query_params:
+        del st.query_params[state.QUERY_INSTANCE]
+
+
 # -- the page -------------------------------------------------------------------------------
+st.html(
+    "<style>[data-testid='stMainBlockContainer']{padding-top:2.6rem;padding-bottom:2rem}"
+    ".st-key-rv_head h3{padding:0}</style>"
+)
 flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
     st.toast(flash[0], icon=flash[1])
 
-st.title("Review", anchor=False)
-if limit_ids is not None:
-    with st.container(horizontal=True, vertical_alignment="center"):
+reviewed = data.reviewed_ids()
+done, total = rq.progress(queue, reviewed)
+position = f"{queue_state['cursor'] + 1:,} of {total:,}" if queue else "empty queue"
+with st.container(horizontal=True, vertical_alignment="center", key="rv_head"):
+    st.subheader("Review", anchor=False, width="content")
+    st.caption(f"Instance {position} · {done:,} of {total:,} reviewed")
+    if limit_ids is not None:
         st.caption(f"Queue limited to the {st.session_state.get(IDS_LABEL_KEY) or 'selection'}.")
         st.button("Show every instance", on_click=_clear_ids, type="tertiary")
 if not me:
@@ -179,20 +265,33 @@ if not me:
         icon=":material/person:",
     )
 
-reviewed = store.reviewed_instance_ids(ws)
-done, total = rq.progress(queue, reviewed)
-position = f"instance {queue_state['cursor'] + 1:,} of {total:,}" if queue else "empty queue"
-st.progress(done / total if total else 0.0, text=f"{done:,} of {total:,} reviewed · {position}")
-
-detail = store.instance_detail(ws, current) if current else None
+detail = data.instance(current) if current else None
 if detail is None:
-    st.info("No instance matches these filters.", icon=":material/filter_alt_off:")
+    if pinned:
+        st.error(
+            plain(f"No instance {pinned} in this workspace: the link is wrong or out of date."),
+            icon=":material/link_off:",
+        )
+        st.button("Back to the queue", on_click=_leave_link, icon=":material/arrow_back:")
+    else:
+        st.info("No instance matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 iid = detail.id
-st.query_params["instance"] = iid
+st.query_params[state.QUERY_INSTANCE] = iid
 st.session_state[URL_KEY] = iid
 latest = detail.latest
-mine = store.latest_review(ws, iid, me) if me else None
+decidable = detail.status == "ok"
+draft = data.draft(iid, me)
+
+# the widgets start from: the reviewer's draft, else the decision in force, else the judge
+base_flips = draft.flips if draft else (latest.flips if latest else {})
+base_edits = draft.edits if draft else (latest.edits if latest else {})
+for c in detail.criteria:
+    st.session_state.setdefault(_k("flip", iid, c.name), bool(base_flips.get(c.name, c.passed)))
+for name in store.EDITABLE_FIELDS:
+    st.session_state.setdefault(_k("edit", iid, name), base_edits.get(name, detail.field(name)))
+st.session_state.setdefault(_k("reason", iid), draft.reason if draft else "")
+my_stack = _my_undo_stack()
 
 with st.container(horizontal=True, vertical_alignment="center", key="rv_toolbar"):
     st.button(
@@ -203,51 +302,74 @@ with st.container(horizontal=True, vertical_alignment="center", key="rv_toolbar"
         "Next", icon=":material/arrow_forward:", shortcut="Right", on_click=_move, args=(1,),
         key="rv_next",
     )  # fmt: skip
-    st.space("stretch")
+    st.text_input(
+        "Reason",
+        key=_k("reason", iid),
+        placeholder="Why (optional): kept as a draft, saved with your decision",
+        label_visibility="collapsed",
+        on_change=_save_draft,
+        args=(iid,),
+        disabled=not decidable,
+    )
     st.button(
-        "Undo", icon=":material/undo:", shortcut="U", on_click=_undo, args=(iid,),
-        disabled=mine is None, key="rv_undo", help="Cancel your latest review of this instance",
+        "Undo", icon=":material/undo:", shortcut="U", on_click=_undo, disabled=not my_stack,
+        key="rv_undo",
+        help=(f"Undo your {my_stack[-1]['verdict']} of {my_stack[-1]['id']}" if my_stack
+              else "Nothing of yours to undo in this session"),
     )  # fmt: skip
     st.button(
         "Reject", icon=":material/close:", shortcut="X", on_click=_decide, args=(iid, "reject"),
-        disabled=not me, key="rv_reject",
+        disabled=not (me and decidable), key="rv_reject",
     )  # fmt: skip
     st.button(
         "Accept", icon=":material/check:", shortcut="A", on_click=_decide, args=(iid, "accept"),
-        type="primary", disabled=not me, key="rv_accept",
+        type="primary", disabled=not (me and decidable), key="rv_accept",
     )  # fmt: skip
-
-reason_key = _k("reason", iid)
-st.text_input(
-    "Reason",
-    key=reason_key,
-    placeholder="Why (optional): saved with your next decision",
-    label_visibility="collapsed",
-)
 
 flags = flags_for(ws, iid)
 cleared = clearances_for(ws, iid) if flags else []
-with st.container(horizontal=True, vertical_alignment="center"):
-    st.badge(detail.task, color="blue")
+with st.container(horizontal=True, vertical_alignment="center", key="rv_badges"):
+    st.badge(detail.task.removeprefix("code_"), color="blue")
     st.badge(detail.language, color="gray")
     jv = detail.judge_verdict
-    st.badge(
-        f"judge: {jv or 'not judged'}",
-        color=VERDICT_BADGE.get(jv or "", "gray"),
-    )
+    st.badge(f"judge: {jv or 'not judged'}", color=VERDICT_BADGE.get(jv or "", "gray"))
     if latest is not None:
         st.badge(
             f"human: {latest.verdict} ({latest.reviewer})",
-            color="green" if latest.verdict == "accept" else "red",
+            color=VERDICT_BADGE.get(latest.verdict, "gray"),
             icon=":material/person:",
         )
     else:
         st.badge("human: not reviewed", color="gray", icon=":material/person:")
+    if draft is not None:
+        parts = [f"{len(draft.flips)} flip(s)" if draft.flips else "",
+                 f"{len(draft.edits)} edit(s)" if draft.edits else "",
+                 "a reason" if draft.reason else ""]  # fmt: skip
+        st.badge(
+            "draft: " + ", ".join(p for p in parts if p),
+            color="orange",
+            icon=":material/edit_note:",
+        )
+        st.button(
+            "Discard draft", on_click=_discard_draft, args=(iid,), type="tertiary",
+            icon=":material/delete:", key="rv_discard",
+        )  # fmt: skip
     if flags and not cleared:
         st.badge("benchmark overlap", color="orange", icon=":material/flag:")
     if pinned:
         st.badge("opened by link (not in this queue)", color="violet", icon=":material/link:")
-    st.caption(f"`{iid}`")
+    st.caption(plain(f"{detail.provider} · {detail.model} · {iid}"))
+
+if not decidable:
+    why = data.instance_state(iid)
+    st.warning(
+        plain(
+            f"This instance was {detail.status}, not generated: "
+            f"{(why[1] if why else '') or 'no reason recorded'}. "
+            "It is not in the review queue and cannot be accepted."
+        ),
+        icon=":material/block:",
+    )
 
 if flags:
     flag_box = (
@@ -278,67 +400,82 @@ if flags:
                 st.form("rv_clear_flag", border=False),
                 st.container(horizontal=True, vertical_alignment="bottom"),
             ):
-                why = st.text_input(
+                why_clear = st.text_input(
                     "Reason to clear", placeholder="Why this is not a leak, e.g. a common idiom"
                 )
                 if st.form_submit_button("Clear flag", icon=":material/flag:", disabled=not me):
                     try:
-                        clear_flag(ws, iid, me, why)
+                        clear_flag(ws, iid, me, why_clear)
                     except ValueError as e:
                         st.error(str(e))
                     else:
                         st.rerun()
 
-src_col, gen_col, judge_col = st.columns([1.05, 1.05, 0.9], gap="medium")
-with src_col:
-    st.subheader("Source", anchor=False)
-    st.caption(plain(f"{detail.func_name} · {detail.repo} {detail.path}:{detail.line}"))
-    st.code(detail.code, language=detail.language.lower(), line_numbers=True, wrap_lines=True)
-    st.caption("Docstring")
-    st.text(detail.docstring or "(none)")
-
+gen_col, judge_col = st.columns([3, 2], gap="medium")
+code_lang = (detail.target_language or detail.language).lower()
+shown = {
+    name: str(st.session_state[_k("edit", iid, name)]) for name in store.EDITABLE_FIELDS
+}  # what the reviewer's decision would export
 with gen_col:
-    st.subheader("Generator", anchor=False)
-    carried = latest.edits if latest else {}
-    code_lang = (detail.target_language or detail.language).lower()
-    for name in store.EDITABLE_FIELDS:
-        text = carried.get(name, detail.field(name))
-        label = name.capitalize() + (" (edited)" if name in carried else "")
-        st.caption(label)
-        if name == "instruction" or (name == "output" and detail.task == "code_summarization"):
-            with st.container(border=True):
-                st.text(text or "(empty)")
+    tab_instance, tab_source, tab_edit = st.tabs(["Instance", "Source", "Edit fields"])
+    with tab_instance:
+        edited = [n for n in store.EDITABLE_FIELDS if shown[n] != detail.field(n)]
+        st.caption("Instruction" + (" (edited)" if "instruction" in edited else ""))
+        with st.container(border=True, key="rv_instruction"):
+            st.text(shown["instruction"] or "(empty)")
+        if detail.task == REPAIR:
+            st.caption("Input: the buggy code, as a diff from the source")
+            diff_block(detail.code, shown["input"], "source", "input", CODE_LINES["input"])
+            st.caption("Output: the fix, as a diff from the input")
+            diff_block(shown["input"], shown["output"], "input", "output", CODE_LINES["output"])
         else:
-            st.code(text or "(empty)", language=code_lang if name == "output" else None,
-                    wrap_lines=True)  # fmt: skip
-    with st.expander("Edit a field", icon=":material/edit:"):
-        st.caption("Edits are saved with your next accept or reject.")
+            st.caption("Input" + (" (edited)" if "input" in edited else ""))
+            in_lang = None if detail.task == "code_generation" else detail.language.lower()
+            code_block(shown["input"], in_lang, CODE_LINES["input"])
+            st.caption("Output" + (" (edited)" if "output" in edited else ""))
+            if detail.task == "code_summarization":
+                with st.container(border=True):
+                    st.text(shown["output"] or "(empty)")
+            else:
+                code_block(shown["output"], code_lang, CODE_LINES["output"])
+    with tab_source:
+        st.caption(plain(f"{detail.func_name} · {detail.repo} {detail.path}:{detail.line}"))
+        code_block(detail.code, detail.language.lower(), CODE_LINES["source"])
+        if detail.docstring and detail.docstring.strip() not in detail.code:
+            st.caption("Docstring")
+            st.text(detail.docstring)
+        if detail.task == REPAIR:
+            st.caption("Input (the buggy code) in full")
+            code_block(shown["input"], detail.language.lower(), CODE_LINES["source"])
+            st.caption("Output (the fix) in full")
+            code_block(shown["output"], code_lang, CODE_LINES["source"])
+    with tab_edit:
+        st.caption("Edits are kept as a draft and saved with your next accept or reject.")
         for name in store.EDITABLE_FIELDS:
-            key = _k("edit", iid, name)
-            if key not in st.session_state:
-                st.session_state[key] = carried.get(name, detail.field(name))
-            st.text_area(name.capitalize(), key=key, height=120 if name != "instruction" else 80)
+            st.text_area(
+                name.capitalize(), key=_k("edit", iid, name), on_change=_save_draft,
+                args=(iid,), height=120 if name != "instruction" else 80,
+                disabled=not decidable,
+            )  # fmt: skip
 
 with judge_col:
-    st.subheader("Discriminator", anchor=False)
-    st.caption("Flip a criterion you disagree with; flips are saved with your next decision.")
+    view = {c.name: bool(st.session_state[_k("flip", iid, c.name)]) for c in detail.criteria}
+    # grouped by the judge's answer, so a card stays where it is when the reviewer flips it
+    failed = [c for c in ordered_criteria(detail.criteria, {}) if not c.passed]
+    passed = [c for c in ordered_criteria(detail.criteria, {}) if c.passed]
+    st.caption(
+        f"Judge: {len(failed)} failed, {len(passed)} passed"
+        + (f" · {detail.judge_model}" if detail.judge_model else "")
+        + " · flip a criterion you disagree with"
+    )
     if not detail.criteria:
         st.info("Not judged yet.", icon=":material/gavel:")
-    flips_in_force = latest.flips if latest else {}
-    view: dict[str, bool] = {}
-    for c in detail.criteria:
-        key = _k("flip", iid, c.name)
-        if key not in st.session_state:
-            st.session_state[key] = bool(flips_in_force.get(c.name, c.passed))
-        with st.container(border=True):
-            with st.container(horizontal=True, vertical_alignment="center"):
-                st.markdown(f"**{plain(c.name)}**")
-                st.badge(
-                    "pass" if c.passed else "fail", color="green" if c.passed else "red",
-                    icon=":material/smart_toy:",
-                )  # fmt: skip
-                view[c.name] = st.toggle("Passes", key=key, help="Your view; flip to disagree")
-            st.text(c.rationale)
+    for c in failed:
+        criterion_card(c, _k("flip", iid, c.name), lambda: _save_draft(iid))
+    if passed:
+        with st.expander(f"Passed ({len(passed)})", icon=":material/check_circle:"):
+            for c in passed:
+                criterion_card(c, _k("flip", iid, c.name), lambda: _save_draft(iid))
     flips = rq.changed_flips(detail.criteria, view)
     if flips:
         computed = rq.criteria_verdict(detail.criteria, flips)

@@ -1,0 +1,67 @@
+"""Pieces of the Review page: the instance's fields, diffs for repairs, the judge's criteria.
+
+Everything shown here is untrusted text: code goes through `st.code`, prose through `st.text`,
+names through `plain`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+from app.text import plain
+from pipeline.store.reviews import Criterion
+
+LINE_PX = 21  # one line of st.code
+FRAME_PX = 34  # st.code's padding
+CODE_LINES = {"input": 9, "output": 12, "source": 30}  # lines shown before a block scrolls
+
+
+def code_block(text: str, language: str | None, lines: int) -> None:
+    """`text` as code that scrolls sideways (never wraps), at most `lines` lines high."""
+    n = max(1, text.count("\n") + 1)
+    height = None if n <= lines else lines * LINE_PX + FRAME_PX
+    st.code(text or "(empty)", language=language, wrap_lines=False, height=height)
+
+
+def unified_diff(before: str, after: str, a: str, b: str, context: int = 2) -> str:
+    """A unified diff of two texts (empty when they are equal)."""
+    lines = difflib.unified_diff(
+        before.splitlines(), after.splitlines(), fromfile=a, tofile=b, n=context, lineterm=""
+    )
+    return "\n".join(lines)
+
+
+def diff_block(before: str, after: str, a: str, b: str, lines: int) -> None:
+    """The diff of `before` to `after`, or a note when they are the same."""
+    diff = unified_diff(before, after, a, b)
+    if diff:
+        code_block(diff, "diff", lines)
+    else:
+        st.caption(plain(f"{b} is the same as {a}."))
+
+
+def ordered_criteria(criteria: Sequence[Criterion], view: dict[str, bool]) -> list[Criterion]:
+    """Failed criteria first (as the reviewer sees them now, else as the judge answered), each
+    group in the judge's order."""
+    return sorted(criteria, key=lambda c: bool(view.get(c.name, c.passed)))
+
+
+def criterion_card(c: Criterion, key: str, on_change: Callable[[], None]) -> bool:
+    """One criterion: name, the judge's answer, the reviewer's toggle, the rationale. Returns
+    the reviewer's view (passes)."""
+    with st.container(border=True):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.markdown(f"**{plain(c.name)}**")
+            st.badge(
+                "pass" if c.passed else "fail", color="green" if c.passed else "red",
+                icon=":material/smart_toy:",
+            )  # fmt: skip
+            st.space("stretch")
+            passes = st.toggle(
+                "Passes", key=key, help="Your view; flip to disagree", on_change=on_change
+            )
+        st.text(c.rationale)
+    return bool(passes)
