@@ -131,7 +131,7 @@ class MapData:
     """Every projected kept sample, in a fixed order: ids, coordinates, coreset rank (-1: not in
     the coreset), and labels to colour by."""
 
-    frame: pd.DataFrame  # id, x, y, rank, func_name, language, task, verdict
+    frame: pd.DataFrame  # id, x, y, rank, func_name, language, task, distance, verdict
     x: np.ndarray
     y: np.ndarray
     ids: list[str]
@@ -158,14 +158,51 @@ def map_base(_ws: Workspace, path: str, data_token: tuple[Any, ...]) -> MapData:
             "func_name": [r.func_name for r in rows],
             "language": [r.language for r in rows],
             "task": [r.task or "no instance" for r in rows],
+            "distance": _nearest_centre(_ws, ids, rank),
         }
     )
     return MapData(frame, frame["x"].to_numpy(), frame["y"].to_numpy(), ids)
 
 
+def _nearest_centre(ws: Workspace, ids: list[str], rank: dict[str, int]) -> np.ndarray:
+    """Each projected sample's distance to its nearest coreset centre (NaN without vectors)."""
+    from pipeline.gaps import nearest_centre_distance
+    from pipeline.stages.embed import load_kept_embeddings
+
+    out = np.full(len(ids), np.nan)
+    try:
+        kept, vectors = load_kept_embeddings(ws)
+    except Exception:  # no embeddings (yet): the colouring says so by being empty
+        return out
+    row = {sid: i for i, sid in enumerate(kept)}
+    centres = np.fromiter((row[s] for s in rank if s in row), dtype=np.intp)
+    dist = nearest_centre_distance(vectors, centres)
+    for i, sid in enumerate(ids):
+        if sid in row:
+            out[i] = dist[row[sid]]
+    return out
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _map_verdicts(_ws: Workspace, path: str, token: Tokens) -> dict[str, str]:
     return store_reviews.sample_verdicts(_ws)
+
+
+def search_ids(text: str) -> frozenset[str]:
+    """Ids of the projected samples whose function name, docstring or code contains `text`
+    (case-insensitive; empty for an empty search)."""
+    text = text.strip()
+    if not text:
+        return frozenset()
+    ws, path, token = _keyed()
+    return _search(ws, path, token[0], text.lower())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _search(_ws: Workspace, path: str, data_token: tuple[Any, ...], needle: str) -> frozenset[str]:
+    from pipeline.store.search import search_samples
+
+    return frozenset(search_samples(_ws, needle))
 
 
 def map_data() -> MapData:

@@ -49,10 +49,12 @@ def ordered_criteria(criteria: Sequence[Criterion], view: dict[str, bool]) -> li
     return sorted(criteria, key=lambda c: bool(view.get(c.name, c.passed)))
 
 
-def criterion_card(c: Criterion, key: str, on_change: Callable[[], None]) -> bool:
+def criterion_card(
+    c: Criterion, key: str, on_change: Callable[[], None], box_key: str | None = None
+) -> bool:
     """One criterion: name, the judge's answer, the reviewer's toggle, the rationale. Returns
-    the reviewer's view (passes)."""
-    with st.container(border=True):
+    the reviewer's view (passes). `box_key`: the card's container key (for the browser tests)."""
+    with st.container(border=True, key=box_key):
         with st.container(horizontal=True, vertical_alignment="center"):
             st.markdown(f"**{plain(c.name)}**")
             st.badge(

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from app import data, figures
+from app import data, figures, state
 from app.text import plain, short
 from pipeline.mapsel import picked_ids, select_points, selection_is_empty
 from pipeline.store import reviews as store_reviews
@@ -18,6 +18,12 @@ VERDICT_BADGE: dict[str, Literal["green", "red", "gray"]] = {"accept": "green", 
 SEL_KEY = "map_selection"  # {"box": [...], "lasso": [...], "points": [{"customdata": id}]}
 OPEN_KEY = "map_open"  # the sample id shown in detail
 GEN_KEY = "map_chart_gen"  # bumped to remount the chart (clears the browser's selection)
+COLOURS = {
+    "language": "language",
+    "task": "task",
+    "verdict": "verdict",
+    "distance": "distance to the coreset",
+}
 
 ws = data.workspace()
 st.session_state.setdefault(SEL_KEY, {})
@@ -43,9 +49,12 @@ def _clear_selection() -> None:
 
 st.title("Map", anchor=False)
 st.caption(
-    "Every kept sample, embedded and projected to 2-D. Shading is the density of the whole pool; "
-    "points are the coreset. Click a point to open it; pick the lasso or box tool in the chart's "
-    "toolbar to select a region (a region takes every sample under it, not only the points drawn)."
+    "Every kept sample, embedded and projected to 2-D. Shading is the density of the pool; "
+    f"coloured points are the coreset, small grey points the rest of the pool (every sample is "
+    f"a point up to {figures.MAX_POINTS:,} samples; above that, a spread of them). Click a "
+    "point to open it; pick the lasso or box tool in the chart's toolbar to select a region "
+    "(a region takes every sample under it, not only the points drawn). Colour by distance to "
+    "the coreset to see where coverage is thin."
 )
 
 with st.spinner("Loading the map…"):
@@ -60,12 +69,12 @@ if md.frame.empty:
 with st.container(horizontal=True, vertical_alignment="bottom"):
     colour_by = st.segmented_control(
         "Colour by",
-        ["language", "task", "verdict"],
+        list(COLOURS),
+        format_func=COLOURS.__getitem__,
         default="language",
         required=True,
         key="map_colour",
-        on_change=_clear_selection,
-    )
+    )  # the selection is kept: it lives in SEL_KEY, not in the chart
     scope = st.segmented_control(
         "A selection takes",
         ["all samples", "coreset only"],
@@ -74,11 +83,24 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         key="map_scope",
     )
     st.button("Clear selection", icon=":material/deselect:", on_click=_clear_selection)
+    query = st.text_input(
+        "Search",
+        key="map_search",
+        placeholder="function name or text",
+        icon=":material/search:",
+        help="Rings the samples whose function name, docstring or code contains this text.",
+    )
 
 frame = md.frame
+matches = data.search_ids(str(query or ""))
 chart_col, side_col = st.columns([5, 4], gap="medium")
 with chart_col:
-    fig = figures.map_figure(frame, str(colour_by or "language"))
+    fig = figures.map_figure(
+        frame,
+        str(colour_by or "language"),
+        opened=st.session_state.get(OPEN_KEY),
+        matches=matches,
+    )
     st.plotly_chart(
         fig,
         key=chart_key,
@@ -90,7 +112,7 @@ with chart_col:
     n_core = int((frame["rank"] >= 0).sum())
     st.caption(
         f"{len(frame):,} samples projected · {n_core:,} in the coreset · "
-        f"{min(n_core or len(frame), figures.MAX_POINTS):,} drawn as points"
+        f"{min(len(frame), figures.MAX_POINTS):,} drawn as points"
     )
 
 selection = st.session_state[SEL_KEY]
@@ -100,6 +122,49 @@ if scope == "coreset only":
 selected = frame[mask]
 
 with side_col:
+    open_id = st.session_state.get(OPEN_KEY)
+    sample = get_samples(ws, [open_id]).get(open_id) if open_id else None
+    if sample is not None:
+        with st.container(border=True, key="map_sample"):
+            st.markdown(f"**{plain(sample.func_name)}** · {plain(sample.language)}")
+            st.caption(plain(f"{sample.repo} {sample.path}:{sample.line}".strip()))
+            st.code(sample.code, language=sample.language.lower(), height=260)
+            if sample.docstring and sample.docstring.strip() not in sample.code:
+                st.text(sample.docstring)
+            instances = store_reviews.instances_of_samples(ws, [sample.id])
+            if not instances:
+                st.caption("No instance generated from this sample.")
+            for inst in instances:
+                with st.container(horizontal=True, vertical_alignment="center"):
+                    st.badge(inst.task, color="blue")
+                    verdict = inst.verdict or inst.status
+                    st.badge(
+                        f"{verdict} ({inst.verdict_source or 'no verdict'})",
+                        color=VERDICT_BADGE.get(verdict, "gray"),
+                    )
+                    if inst.status == "ok" and st.button(
+                        "Review", key=f"open_{inst.id}", icon=":material/open_in_new:"
+                    ):
+                        st.switch_page(
+                            "views/review.py", query_params={state.QUERY_INSTANCE: inst.id}
+                        )
+                st.text(short(inst.instruction, 160))
+
+    if matches:
+        hit = frame[frame["id"].isin(matches)]
+        n_inst = int((hit["task"] != "no instance").sum())
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.markdown(f"**{len(hit):,}** samples match · **{n_inst:,}** with an instance")
+            if st.button(
+                f"Review matches ({n_inst:,})",
+                icon=":material/rate_review:",
+                disabled=n_inst == 0,
+                key="map_review_matches",
+            ):
+                ids = store_reviews.instance_ids_of_samples(ws, hit["id"].tolist())
+                st.session_state[state.REVIEW_IDS] = ids
+                st.session_state[state.REVIEW_IDS_LABEL] = f"search for {query.strip()!r}"
+                st.switch_page("views/review.py")
     if not selection_is_empty(selection) and selected.empty:
         st.info("No sample lies inside this selection.", icon=":material/block:")
     elif selection_is_empty(selection):
@@ -123,8 +188,8 @@ with side_col:
             key="map_review",
         ):
             ids = store_reviews.instance_ids_of_samples(ws, selected["id"].tolist())
-            st.session_state["review_ids"] = ids
-            st.session_state["review_ids_label"] = f"map selection of {len(selected):,} samples"
+            st.session_state[state.REVIEW_IDS] = ids
+            st.session_state[state.REVIEW_IDS_LABEL] = f"map selection of {len(selected):,} samples"
             st.switch_page("views/review.py")
         shown = selected.assign(core=selected["rank"] < 0).sort_values(["core", "rank"]).head(2000)
         table = shown.assign(
@@ -147,35 +212,12 @@ with side_col:
             alt="The selected samples",
         )
         rows = event.selection.rows if event is not None else []
-        if rows:
+        if rows and st.session_state.get(OPEN_KEY) != str(shown.iloc[rows[0]]["id"]):
             st.session_state[OPEN_KEY] = str(shown.iloc[rows[0]]["id"])
+            st.rerun()  # to ring it on the map and show it at the top of this column
         if len(selected) > len(shown):
             st.caption(f"Showing {len(shown):,} of {len(selected):,}.")
 
-    open_id = st.session_state.get(OPEN_KEY)
-    sample = get_samples(ws, [open_id]).get(open_id) if open_id else None
-    if sample is not None:
-        with st.container(border=True, key="map_sample"):
-            st.markdown(f"**{plain(sample.func_name)}** · {plain(sample.language)}")
-            st.caption(plain(f"{sample.repo} {sample.path}:{sample.line}".strip()))
-            st.code(sample.code, language=sample.language.lower(), wrap_lines=True)
-            st.text(sample.docstring)
-            instances = store_reviews.instances_of_samples(ws, [sample.id])
-            if not instances:
-                st.caption("No instance generated from this sample.")
-            for inst in instances:
-                with st.container(horizontal=True, vertical_alignment="center"):
-                    st.badge(inst.task, color="blue")
-                    verdict = inst.verdict or inst.status
-                    st.badge(
-                        f"{verdict} ({inst.verdict_source or 'no verdict'})",
-                        color=VERDICT_BADGE.get(verdict, "gray"),
-                    )
-                    if inst.status == "ok" and st.button(
-                        "Review", key=f"open_{inst.id}", icon=":material/open_in_new:"
-                    ):
-                        st.switch_page("views/review.py", query_params={"instance": inst.id})
-                st.text(short(inst.instruction, 160))
 
 st.divider()
 st.subheader("Coverage", anchor=False)

@@ -257,7 +257,8 @@ with st.container(horizontal=True, vertical_alignment="center", key="rv_head"):
     st.subheader("Review", anchor=False, width="content")
     st.caption(f"Instance {position} · {done:,} of {total:,} reviewed")
     if limit_ids is not None:
-        st.caption(f"Queue limited to the {st.session_state.get(IDS_LABEL_KEY) or 'selection'}.")
+        label = st.session_state.get(IDS_LABEL_KEY) or "selection"
+        st.caption(plain(f"Queue limited to the {label}."))
         st.button("Show every instance", on_click=_clear_ids, type="tertiary")
 if not me:
     st.warning(
@@ -424,20 +425,24 @@ with gen_col:
         with st.container(border=True, key="rv_instruction"):
             st.text(shown["instruction"] or "(empty)")
         if detail.task == REPAIR:
-            st.caption("Input: the buggy code, as a diff from the source")
-            diff_block(detail.code, shown["input"], "source", "input", CODE_LINES["input"])
-            st.caption("Output: the fix, as a diff from the input")
-            diff_block(shown["input"], shown["output"], "input", "output", CODE_LINES["output"])
+            with st.container(key="rv_input", gap="xsmall"):
+                st.caption("Input: the buggy code, as a diff from the source")
+                diff_block(detail.code, shown["input"], "source", "input", CODE_LINES["input"])
+            with st.container(key="rv_output", gap="xsmall"):
+                st.caption("Output: the fix, as a diff from the input")
+                diff_block(shown["input"], shown["output"], "input", "output", CODE_LINES["output"])
         else:
-            st.caption("Input" + (" (edited)" if "input" in edited else ""))
-            in_lang = None if detail.task == "code_generation" else detail.language.lower()
-            code_block(shown["input"], in_lang, CODE_LINES["input"])
-            st.caption("Output" + (" (edited)" if "output" in edited else ""))
-            if detail.task == "code_summarization":
-                with st.container(border=True):
-                    st.text(shown["output"] or "(empty)")
-            else:
-                code_block(shown["output"], code_lang, CODE_LINES["output"])
+            with st.container(key="rv_input", gap="xsmall"):
+                st.caption("Input" + (" (edited)" if "input" in edited else ""))
+                in_lang = None if detail.task == "code_generation" else detail.language.lower()
+                code_block(shown["input"], in_lang, CODE_LINES["input"])
+            with st.container(key="rv_output", gap="xsmall"):
+                st.caption("Output" + (" (edited)" if "output" in edited else ""))
+                if detail.task == "code_summarization":
+                    with st.container(border=True):
+                        st.text(shown["output"] or "(empty)")
+                else:
+                    code_block(shown["output"], code_lang, CODE_LINES["output"])
     with tab_source:
         st.caption(plain(f"{detail.func_name} · {detail.repo} {detail.path}:{detail.line}"))
         code_block(detail.code, detail.language.lower(), CODE_LINES["source"])
@@ -470,12 +475,12 @@ with judge_col:
     )
     if not detail.criteria:
         st.info("Not judged yet.", icon=":material/gavel:")
-    for c in failed:
-        criterion_card(c, _k("flip", iid, c.name), lambda: _save_draft(iid))
+    for n, c in enumerate(failed):
+        criterion_card(c, _k("flip", iid, c.name), lambda: _save_draft(iid), f"rv_fail_{n}")
     if passed:
         with st.expander(f"Passed ({len(passed)})", icon=":material/check_circle:"):
-            for c in passed:
-                criterion_card(c, _k("flip", iid, c.name), lambda: _save_draft(iid))
+            for n, c in enumerate(passed):
+                criterion_card(c, _k("flip", iid, c.name), lambda: _save_draft(iid), f"rv_pass_{n}")
     flips = rq.changed_flips(detail.criteria, view)
     if flips:
         computed = rq.criteria_verdict(detail.criteria, flips)
