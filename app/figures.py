@@ -89,27 +89,32 @@ def map_figure(
     in_core = picked["rank"].to_numpy() >= 0
     pool = picked[~in_core]
     core = picked[in_core] if in_core.any() else picked
-    if in_core.any() and len(pool):
+    if colour_by != "distance" and in_core.any() and len(pool):
         fig.add_trace(_points(pool, POOL_NAME, {"size": 4, "color": POOL_COLOUR}))
     if colour_by == "distance":
-        dist = core["distance"].to_numpy()
+        # every sample coloured by its distance to the nearest coreset centre (the centres
+        # themselves are at 0, so they are drawn plain on top): bright is thin coverage
+        shade = pool if in_core.any() else picked
         fig.add_trace(
             _points(
-                core if in_core.any() else picked,
-                "coreset" if in_core.any() else "samples",
+                shade,
+                POOL_NAME if in_core.any() else "samples",
                 {
-                    "size": 7,
-                    "color": dist,
+                    "size": 6,
+                    "color": shade["distance"].to_numpy(),
                     "colorscale": "Viridis",
                     "showscale": True,
                     "colorbar": {"title": {"text": "distance"}, "thickness": 10, "len": 0.5},
-                    "line": {"width": 0.5, "color": "white"},
                 },
             )
         )
-        if in_core.any() and len(pool):  # colour the pool by distance too: thin coverage shows
-            fig.data[-2].update(
-                marker={"color": pool["distance"].to_numpy(), "colorscale": "Viridis", "size": 5}
+        if in_core.any():
+            fig.add_trace(
+                _points(
+                    core,
+                    "coreset",
+                    {"size": 6, "color": "#ffffff", "line": {"width": 1.2, "color": "#1d2733"}},
+                )
             )
     else:
         values = sorted(core[colour_by].unique(), key=lambda v: (v in NEUTRAL, str(v)))

@@ -26,6 +26,13 @@ def code_block(text: str, language: str | None, lines: int) -> None:
     st.code(text or "(empty)", language=language, wrap_lines=False, height=height)
 
 
+def docstring_shown_in(docstring: str, code: str) -> bool:
+    """True when the code already shows the docstring (its first line appears in the code), so
+    the page shows it once."""
+    first = next((line.strip() for line in docstring.splitlines() if line.strip()), "")
+    return not first or first in code
+
+
 def unified_diff(before: str, after: str, a: str, b: str, context: int = 2) -> str:
     """A unified diff of two texts (empty when they are equal)."""
     lines = difflib.unified_diff(

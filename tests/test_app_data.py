@@ -111,8 +111,9 @@ def test_map_figure_draws_every_sample_under_the_limit() -> None:
     assert list(points[-1].customdata) == ["s5"]
     assert points[0].text[0] == "&lt;b&gt;f&lt;/b&gt;"  # hover text is escaped, not markup
     by_distance = figures.map_figure(frame, "distance")
-    core = next(t for t in by_distance.data if t.name == "coreset")
-    assert core.marker.showscale and len(core.marker.color) == 400
+    shaded = next(t for t in by_distance.data if t.name == figures.POOL_NAME)
+    assert shaded.marker.showscale and len(shaded.marker.color) == 2600  # the pool, by distance
+    assert len(next(t for t in by_distance.data if t.name == "coreset").x) == 400
 
 
 def test_map_figure_above_the_limit_keeps_the_coreset() -> None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import streamlit as st
 
 from app import data, figures, state
+from app.review_parts import code_block, docstring_shown_in
 from app.text import plain, short
 from pipeline.mapsel import picked_ids, select_points, selection_is_empty
 from pipeline.store import reviews as store_reviews
@@ -128,8 +129,8 @@ with side_col:
         with st.container(border=True, key="map_sample"):
             st.markdown(f"**{plain(sample.func_name)}** · {plain(sample.language)}")
             st.caption(plain(f"{sample.repo} {sample.path}:{sample.line}".strip()))
-            st.code(sample.code, language=sample.language.lower(), height=260)
-            if sample.docstring and sample.docstring.strip() not in sample.code:
+            code_block(sample.code, sample.language.lower(), 12)
+            if not docstring_shown_in(sample.docstring, sample.code):
                 st.text(sample.docstring)
             instances = store_reviews.instances_of_samples(ws, [sample.id])
             if not instances:

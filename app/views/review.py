@@ -20,6 +20,7 @@ from app.review_parts import (
     code_block,
     criterion_card,
     diff_block,
+    docstring_shown_in,
     ordered_criteria,
 )
 from app.text import plain
@@ -446,7 +447,7 @@ with gen_col:
     with tab_source:
         st.caption(plain(f"{detail.func_name} · {detail.repo} {detail.path}:{detail.line}"))
         code_block(detail.code, detail.language.lower(), CODE_LINES["source"])
-        if detail.docstring and detail.docstring.strip() not in detail.code:
+        if not docstring_shown_in(detail.docstring, detail.code):
             st.caption("Docstring")
             st.text(detail.docstring)
         if detail.task == REPAIR:
