@@ -4,7 +4,7 @@ One `Workspace` (one SQLite connection) per browser session, kept in `st.session
 are written through it with `BEGIN IMMEDIATE`, and live progress is read through it uncached.
 What is expensive and changes only when a stage runs (the projection, coverage, labels) is cached
 across sessions with `st.cache_data`, keyed by the workspace path and a change token
-(`pipeline.store.reviews.change_tokens`), so a stage run or a new review shows up on the next
+(`pipeline.store.tokens.change_tokens`), so a stage run or a new review shows up on the next
 rerun without anyone clearing a cache.
 """
 
@@ -16,7 +16,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,10 +24,30 @@ import streamlit as st
 
 from app import state
 from pipeline import review as rq
+from pipeline.records import (
+    Clearance,
+    ExportFilters,
+    ExportFormat,
+    Flag,
+    Instance,
+    QueueRow,
+    SampleLabel,
+    StoredSample,
+    Verdict,
+)
 from pipeline.store import Workspace, WorkspaceError
 from pipeline.store import drafts as store_drafts
+from pipeline.store import flags as store_flags
+from pipeline.store import maps as store_maps
+from pipeline.store import queue as store_queue
 from pipeline.store import reviews as store_reviews
+from pipeline.store import tokens as store_tokens
+from pipeline.store.samples import get_samples
 from pipeline.store.vectors import coreset_rows, count_projection, projection_rows
+
+if TYPE_CHECKING:
+    from pipeline.agreement import AgreementReport
+    from pipeline.stages.export import Export
 
 WS_PATH_KEY = state.WORKSPACE_PATH
 WS_KEY = state.WORKSPACE
@@ -80,7 +100,7 @@ def reviewer() -> str:
 
 def tokens(ws: Workspace | None = None) -> Tokens:
     """The change tokens of the workspace: (pipeline data, human decisions)."""
-    return store_reviews.change_tokens(ws or workspace())
+    return store_tokens.change_tokens(ws or workspace())
 
 
 def _keyed() -> tuple[Workspace, str, Tokens]:
@@ -93,8 +113,8 @@ def _keyed() -> tuple[Workspace, str, Tokens]:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _queue_rows(_ws: Workspace, path: str, token: Tokens) -> list[store_reviews.QueueRow]:
-    return store_reviews.queue_rows(_ws)
+def _queue_rows(_ws: Workspace, path: str, token: Tokens) -> list[QueueRow]:
+    return store_queue.queue_rows(_ws)
 
 
 def queue(qfilter: rq.QueueFilter, order: rq.SortOrder, seed: str = "") -> list[str]:
@@ -102,25 +122,88 @@ def queue(qfilter: rq.QueueFilter, order: rq.SortOrder, seed: str = "") -> list[
     return rq.build_queue(_queue_rows(*_keyed()), qfilter, order, seed=seed)
 
 
-def instance(instance_id: str) -> store_reviews.InstanceDetail | None:
+def instance(instance_id: str) -> Instance | None:
     """One instance with its sample, the judge's answers and its history (read live), or None
     when no instance has this id."""
-    return store_reviews.instance_detail(workspace(), instance_id)
-
-
-def instance_state(instance_id: str) -> tuple[str, str] | None:
-    """(status, error) of an instance: why it was skipped or failed; None for an unknown id."""
-    return store_drafts.instance_state(workspace(), instance_id)
+    return store_queue.instance_detail(workspace(), instance_id)
 
 
 def reviewed_ids() -> set[str]:
     """Ids of the instances with a human decision in force (read live)."""
-    return store_reviews.reviewed_instance_ids(workspace())
+    return store_queue.reviewed_instance_ids(workspace())
 
 
 def draft(instance_id: str, reviewer: str) -> store_drafts.Draft | None:
     """The reviewer's unsaved work on the instance, or None."""
     return store_drafts.get_draft(workspace(), instance_id, reviewer) if reviewer else None
+
+
+def flags(instance_id: str) -> tuple[list[Flag], list[Clearance]]:
+    """(benchmark overlaps of the instance, the clearances of those flags), read live."""
+    ws = workspace()
+    found = store_flags.flags_for(ws, instance_id)
+    return found, store_flags.clearances_for(ws, instance_id) if found else []
+
+
+def sample(sample_id: str) -> StoredSample | None:
+    """One sample (any, kept or dropped), or None."""
+    return get_samples(workspace(), [sample_id]).get(sample_id)
+
+
+def instances_of_sample(sample_id: str) -> list[Instance]:
+    """Every instance of the sample (any status), with its final verdict."""
+    return store_maps.instances_of_samples(workspace(), [sample_id])
+
+
+def instance_ids_of_samples(sample_ids: list[str]) -> list[str]:
+    """Ids of the generated instances of the samples, in ingestion order (the Review queue a
+    map selection or search sends)."""
+    return store_maps.instance_ids_of_samples(workspace(), sample_ids)
+
+
+# -- writes: each one appends a row; the change token moves, so cached reads refresh ----------
+
+
+def decide(
+    instance_id: str,
+    reviewer: str,
+    verdict: Verdict,
+    *,
+    flips: dict[str, bool],
+    edits: dict[str, str],
+    reason: str,
+) -> int:
+    """Record the reviewer's decision (one review row) and drop their draft; the row id."""
+    ws = workspace()
+    row = store_reviews.add_review(
+        ws, instance_id, reviewer, verdict, flips=flips, edits=edits, reason=reason
+    )
+    store_drafts.discard_draft(ws, instance_id, reviewer)
+    return row
+
+
+def undo(instance_id: str, reviewer: str) -> bool:
+    """Undo the reviewer's latest decision on the instance; False when none was left."""
+    return store_reviews.undo_review(workspace(), instance_id, reviewer) is not None
+
+
+def save_draft(
+    instance_id: str, reviewer: str, *, flips: dict[str, bool], edits: dict[str, str], reason: str
+) -> bool:
+    """Keep the reviewer's unsaved work on the instance; True when a draft is stored."""
+    return store_drafts.save_draft(
+        workspace(), instance_id, reviewer, flips=flips, edits=edits, reason=reason
+    )
+
+
+def discard_draft(instance_id: str, reviewer: str) -> bool:
+    """Drop the reviewer's draft on the instance; True when there was one."""
+    return store_drafts.discard_draft(workspace(), instance_id, reviewer)
+
+
+def clear_flag(instance_id: str, reviewer: str, reason: str) -> int:
+    """Clear the instance's benchmark flag with a reason (ValueError on an empty one)."""
+    return store_flags.clear_flag(workspace(), instance_id, reviewer, reason)
 
 
 # -- cached reads ---------------------------------------------------------------------------
@@ -145,9 +228,9 @@ def map_base(_ws: Workspace, path: str, data_token: tuple[Any, ...]) -> MapData:
     """The projection with coreset ranks, names, languages and tasks; cached until a stage runs."""
     projection = projection_rows(_ws)
     rank = {sid: r for r, sid, _ in coreset_rows(_ws)}
-    labels = store_reviews.sample_labels(_ws)
+    labels = store_maps.sample_labels(_ws)
     ids = [p[0] for p in projection]
-    unknown = store_reviews.SampleLabel("", "unknown", None)
+    unknown = SampleLabel("", "unknown", None)
     rows = [labels.get(i, unknown) for i in ids]
     frame = pd.DataFrame(
         {
@@ -166,14 +249,17 @@ def map_base(_ws: Workspace, path: str, data_token: tuple[Any, ...]) -> MapData:
 
 def _nearest_centre(ws: Workspace, ids: list[str], rank: dict[str, int]) -> np.ndarray:
     """Each projected sample's distance to its nearest coreset centre (NaN without vectors)."""
+    from pipeline.embedding import model_key
     from pipeline.gaps import nearest_centre_distance
-    from pipeline.stages.embed import load_kept_embeddings
+    from pipeline.store.vectors import kept_embeddings
 
     out = np.full(len(ids), np.nan)
+    cfg = ws.config.embed
     try:
-        kept, vectors = load_kept_embeddings(ws)
+        kept_vectors = kept_embeddings(ws, model_key(cfg), cfg.text)
     except Exception:  # no embeddings (yet): the colouring says so by being empty
         return out
+    kept, vectors = kept_vectors.ids, kept_vectors.vectors
     row = {sid: i for i, sid in enumerate(kept)}
     centres = np.fromiter((row[s] for s in rank if s in row), dtype=np.intp)
     dist = nearest_centre_distance(vectors, centres)
@@ -185,7 +271,7 @@ def _nearest_centre(ws: Workspace, ids: list[str], rank: dict[str, int]) -> np.n
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _map_verdicts(_ws: Workspace, path: str, token: Tokens) -> dict[str, str]:
-    return store_reviews.sample_verdicts(_ws)
+    return store_maps.sample_verdicts(_ws)
 
 
 def search_ids(text: str) -> frozenset[str]:
@@ -240,7 +326,7 @@ def prewarm_map() -> None:
 
 @st.cache_data(max_entries=8)
 def _facets(_ws: Workspace, path: str, token: Tokens) -> tuple[list[str], list[str]]:
-    return store_reviews.queue_facets(_ws)
+    return store_queue.queue_facets(_ws)
 
 
 def facets() -> tuple[list[str], list[str]]:
@@ -268,6 +354,26 @@ def _reviewer_names(_ws: Workspace, path: str, token: Tokens) -> list[str]:
 def reviewer_names() -> list[str]:
     """Everyone who has reviewed, most active first."""
     return _reviewer_names(*_keyed())
+
+
+def runs() -> pd.DataFrame:
+    """The latest run of each stage as a table (`runs_frame`), read live."""
+    return runs_frame(workspace().last_runs())
+
+
+def agreement(reviewer: str | None = None) -> AgreementReport:
+    """`pipeline.agreement.agreement_report`: every reviewer, or only `reviewer`, against the
+    judge (read live: it changes with every review)."""
+    from pipeline.agreement import agreement_report
+
+    return agreement_report(workspace(), reviewer)
+
+
+def export(fmt: ExportFormat, filters: ExportFilters) -> Export:
+    """`pipeline.stages.export.build_export` of the instances `filters` admit, as `fmt`."""
+    from pipeline.stages.export import build_export
+
+    return build_export(workspace(), fmt, filters)
 
 
 def metric(name: str) -> Any:
@@ -313,10 +419,10 @@ def breakdown_frames(f: dict[str, Any]) -> dict[str, pd.DataFrame]:
     ).astype({"count": "int64"})
     verdicts = pd.DataFrame(
         [
-            ("judge", "accept", int(f.get("judge_accepted", 0))),
-            ("judge", "reject", int(f.get("judge_rejected", 0))),
-            ("final", "accept", int(f.get("accepted", 0))),
-            ("final", "reject", int(f.get("rejected", 0))),
+            ("judge", Verdict.ACCEPT.value, int(f.get("judge_accepted", 0))),
+            ("judge", Verdict.REJECT.value, int(f.get("judge_rejected", 0))),
+            ("final", Verdict.ACCEPT.value, int(f.get("accepted", 0))),
+            ("final", Verdict.REJECT.value, int(f.get("rejected", 0))),
         ],
         columns=["decided by", "verdict", "count"],
     )

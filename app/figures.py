@@ -9,9 +9,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pipeline.mapsel import density_grid, smoothed, spread_sample
+from pipeline.records import Verdict
 
 MAX_POINTS = 20_000  # up to this many samples, every one is a WebGL point (hover, click)
-VERDICT_COLOURS = {"accept": "#3d9970", "reject": "#c44569", "no verdict": "#9aa5b1"}
+VERDICT_COLOURS = {
+    Verdict.ACCEPT.value: "#3d9970",
+    Verdict.REJECT.value: "#c44569",
+    "no verdict": "#9aa5b1",
+}
 NEUTRAL = ("no instance", "no verdict", "unknown")
 POOL_NAME = "pool (not in the coreset)"
 POOL_COLOUR = "#b8c2cc"

@@ -20,7 +20,7 @@ from app.text import plain  # noqa: E402
 
 st.set_page_config(page_title="wavecurate", page_icon=":material/waves:", layout="wide")
 
-ws = data.workspace()
+ws_root = data.workspace().root
 data.prewarm_map()
 if not st.session_state.get(state.REVIEWER):
     # the name survives a reload and a deep link: ?reviewer= (kept in every link), else the
@@ -85,8 +85,8 @@ with st.sidebar:
     )
     with st.container(border=True):
         st.caption("Workspace")
-        st.markdown(f"**{plain(ws.root.name)}**")
-        st.caption(plain(str(ws.root)))
+        st.markdown(f"**{plain(ws_root.name)}**")
+        st.caption(plain(str(ws_root)))
 
 me = data.reviewer()
 if me and st.query_params.get(state.QUERY_REVIEWER) != me:

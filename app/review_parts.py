@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import streamlit as st
 
 from app.text import plain
-from pipeline.store.reviews import Criterion
+from pipeline.records import CriterionAnswer
 
 LINE_PX = 21  # one line of st.code
 FRAME_PX = 34  # st.code's padding
@@ -50,20 +50,22 @@ def diff_block(before: str, after: str, a: str, b: str, lines: int) -> None:
         st.caption(plain(f"{b} is the same as {a}."))
 
 
-def ordered_criteria(criteria: Sequence[Criterion], view: dict[str, bool]) -> list[Criterion]:
+def ordered_criteria(
+    criteria: Sequence[CriterionAnswer], view: dict[str, bool]
+) -> list[CriterionAnswer]:
     """Failed criteria first (as the reviewer sees them now, else as the judge answered), each
     group in the judge's order."""
-    return sorted(criteria, key=lambda c: bool(view.get(c.name, c.passed)))
+    return sorted(criteria, key=lambda c: bool(view.get(c.criterion, c.passed)))
 
 
 def criterion_card(
-    c: Criterion, key: str, on_change: Callable[[], None], box_key: str | None = None
+    c: CriterionAnswer, key: str, on_change: Callable[[], None], box_key: str | None = None
 ) -> bool:
     """One criterion: name, the judge's answer, the reviewer's toggle, the rationale. Returns
     the reviewer's view (passes). `box_key`: the card's container key (for the browser tests)."""
     with st.container(border=True, key=box_key):
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.markdown(f"**{plain(c.name)}**")
+            st.markdown(f"**{plain(c.criterion)}**")
             st.badge(
                 "pass" if c.passed else "fail", color="green" if c.passed else "red",
                 icon=":material/smart_toy:",

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import pairwise_distances
 
-from pipeline import kcenter_greedy
+from pipeline.stages.select import kcenter_greedy
 
 
 def make_data(n: int, d: int, kind: str, seed: int) -> npt.NDArray[np.float32]:

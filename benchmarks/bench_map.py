@@ -16,7 +16,6 @@ Aim: under 5 s to interactive at 100,000 samples.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import tempfile
@@ -30,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import numpy as np  # noqa: E402
 import plotly  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
+from figures import save_figures  # noqa: E402
 from synthetic import build_workspace  # noqa: E402
 
 from pipeline.mapsel import select_points  # noqa: E402
@@ -211,9 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\naim: under 5 s to interactive (from the Overview, and warm): "
         f"{'met' if ok else 'MISSED'}; cold direct link {f['direct_cold_s']:.2f} s"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    save_figures(args.json, figures)
     return 0
 
 

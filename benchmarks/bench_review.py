@@ -14,7 +14,6 @@ Aim: under 300 ms from the click to the next instance rendered.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -26,10 +25,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from figures import save_figures  # noqa: E402
 from synthetic import build_workspace  # noqa: E402
 
 from pipeline import review as rq  # noqa: E402
 from pipeline.store import Workspace  # noqa: E402
+from pipeline.store import queue as store_queue  # noqa: E402
 from pipeline.store import reviews as store  # noqa: E402
 from pipeline.store.flags import flags_for  # noqa: E402
 
@@ -79,17 +80,17 @@ def bench_apptest(root: Path, repeat: int) -> dict[str, float]:
 def bench_calls(root: Path, repeat: int) -> dict[str, dict[str, float]]:
     """The pipeline calls one accept makes, and the baseline's extra queue rebuild."""
     ws = Workspace(root)
-    ids = [r.instance_id for r in store.queue_rows(ws)]
+    ids = [r.instance_id for r in store_queue.queue_rows(ws)]
     it = iter(ids[-repeat * 4 :])
     out = {
         "add_review": _ms(_time(lambda: store.add_review(ws, next(it), "calls", "accept"), repeat)),
-        "instance_detail": _ms(_time(lambda: store.instance_detail(ws, ids[0]), repeat)),
-        "reviewed_instance_ids": _ms(_time(lambda: store.reviewed_instance_ids(ws), repeat)),
+        "instance_detail": _ms(_time(lambda: store_queue.instance_detail(ws, ids[0]), repeat)),
+        "reviewed_instance_ids": _ms(_time(lambda: store_queue.reviewed_instance_ids(ws), repeat)),
         "flags_for": _ms(_time(lambda: flags_for(ws, ids[0]), repeat)),
         "baseline: queue_rows + build_queue": _ms(
             _time(
                 lambda: rq.build_queue(
-                    store.queue_rows(ws),
+                    store_queue.queue_rows(ws),
                     rq.QueueFilter(human=rq.HumanStatus.UNREVIEWED),
                     rq.SortOrder.INGESTION,
                 ),
@@ -177,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{baseline:.1f} ms: {baseline / max(per_accept, 1e-9):.1f}x"
     )
     print(f"aim: accept -> next under 300 ms: {'met' if ours < 300 else 'MISSED'} ({ours:.0f} ms)")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    save_figures(args.json, figures)
     return 0
 
 

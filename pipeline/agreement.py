@@ -18,15 +18,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipeline.records import VERDICTS, Review, ReviewerActivity
 from pipeline.store import Workspace
-from pipeline.store.reviews import (
-    Review,
-    ReviewerActivity,
-    judge_verdicts,
-    judgment_labels,
-    latest_per_reviewer,
-    reviewer_activity,
-)
+from pipeline.store.instances import judge_verdicts, judgment_labels
+from pipeline.store.reviews import latest_per_reviewer, reviewer_activity
 
 __all__ = [
     "CRITERION_LABELS",
@@ -39,7 +34,7 @@ __all__ = [
     "compare",
 ]
 
-VERDICT_LABELS = ("accept", "reject")
+VERDICT_LABELS: tuple[str, ...] = VERDICTS
 CRITERION_LABELS = ("pass", "fail")
 
 

@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from pipeline.records import Task
+
 CODE_ALPACA_BLACKLIST = [
     "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
     "draw", "plot", "go to", "video", "audio", "music", "flowchart", "diagram",
 ]  # fmt: skip
 
 PAPER_TASK_MIX = {
-    "code_generation": 0.57,
-    "code_summarization": 0.16,
-    "code_repair": 0.16,
-    "code_translation": 0.11,
+    Task.GENERATION.value: 0.57,
+    Task.SUMMARIZATION.value: 0.16,
+    Task.REPAIR.value: 0.16,
+    Task.TRANSLATION.value: 0.11,
 }
 
 # USD per million tokens (input, output). Cache reads cost 10% of input, writes 125%; batches 50%.
@@ -44,6 +46,17 @@ class ConfigError(ValueError):
 
 def _help(text: str) -> dict[str, str]:
     return {"help": text}
+
+
+def _run_only(text: str) -> dict[str, Any]:
+    """Metadata of a run-time option (`--force`, `--limit`...): set by the caller with
+    `dataclasses.replace`, never written by `render_default`, rejected in `wavecurate.toml`, and
+    left out of `config_hash`."""
+    return {"help": text, "run_only": True}
+
+
+def is_run_only(f: dataclasses.Field[Any]) -> bool:
+    return bool(f.metadata.get("run_only"))
 
 
 @dataclass
@@ -79,6 +92,7 @@ class FilterConfig:
         default=256, metadata=_help("MinHash permutations (BigCode used 256)")
     )
     shingle_size: int = field(default=5, metadata=_help("tokens per shingle for MinHash"))
+    force: bool = field(default=False, metadata=_run_only("redo the work even if it is current"))
 
 
 @dataclass
@@ -128,6 +142,10 @@ class SelectConfig:
             "(k-means++ costs about N*k*(2+ln k) distances: minutes at 100k samples, k=5000)"
         ),
     )
+    extend: bool = field(
+        default=False, metadata=_run_only("keep the stored coreset, in order, and grow it to k")
+    )
+    device: str = field(default="auto", metadata=_run_only("auto (cuda when present), cpu or cuda"))
 
 
 @dataclass
@@ -138,6 +156,7 @@ class ProjectConfig:
     n_neighbors: int = field(default=15, metadata=_help("UMAP n_neighbors"))
     min_dist: float = field(default=0.1, metadata=_help("UMAP min_dist"))
     seed: int = field(default=0, metadata=_help("UMAP random_state"))
+    force: bool = field(default=False, metadata=_run_only("redo the work even if it is current"))
 
 
 @dataclass
@@ -157,6 +176,13 @@ class GenerateConfig:
     max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
     batch: bool = field(
         default=False, metadata=_help("anthropic: use the Message Batches API (half price, slower)")
+    )
+    retry_failed: bool = field(
+        default=False, metadata=_run_only("retry the failed ones (no answer from the cache)")
+    )
+    limit: int | None = field(default=None, metadata=_run_only("take only the first N"))
+    dry_run: bool = field(
+        default=False, metadata=_run_only("make no call, write nothing: estimate the cost")
     )
 
 
@@ -184,6 +210,13 @@ class JudgeConfig:
     max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
     batch: bool = field(
         default=False, metadata=_help("anthropic: use the Message Batches API (half price, slower)")
+    )
+    retry_failed: bool = field(
+        default=False, metadata=_run_only("retry the failed ones (no answer from the cache)")
+    )
+    limit: int | None = field(default=None, metadata=_run_only("take only the first N"))
+    dry_run: bool = field(
+        default=False, metadata=_run_only("make no call, write nothing: estimate the cost")
     )
 
 
@@ -245,6 +278,7 @@ class DecontaminateConfig:
     similarity_threshold: float = field(
         default=0.9, metadata=_help("flag when nearest-neighbour cosine reaches this")
     )
+    force: bool = field(default=False, metadata=_run_only("redo the work even if it is current"))
 
 
 @dataclass
@@ -252,6 +286,15 @@ class ExportConfig:
     system_prompt: str = field(
         default="", metadata=_help("system message for the messages format (empty: none)")
     )
+
+
+@dataclass
+class IngestConfig:
+    """What one `ingest` run reads (not a `wavecurate.toml` section: `[sources]` lists what
+    `wavecurate run` ingests, one `IngestConfig` per source)."""
+
+    source: str = "stdlib"  # stdlib, tree or codesearchnet
+    paths: list[str] = field(default_factory=list)
 
 
 SECTIONS: dict[str, type] = {
@@ -303,24 +346,53 @@ class Config:
             sections[name] = _build_section(SECTIONS[name], value, f"{origin}: [{name}]")
         return cls(**sections)
 
-    def section_hash(self, *names: str) -> str:
-        """A short hash of the named sections: what a stage's output depends on."""
-        return config_hash({n: dataclasses.asdict(getattr(self, n)) for n in names})
+    def ingest_configs(self) -> list[IngestConfig]:
+        """What `wavecurate run` ingests, per `[sources]`: one config per source turned on."""
+        out: list[IngestConfig] = []
+        if self.sources.stdlib:
+            out.append(IngestConfig("stdlib"))
+        if self.sources.trees:
+            out.append(IngestConfig("tree", list(self.sources.trees)))
+        if self.sources.codesearchnet:
+            out.append(IngestConfig("codesearchnet", list(self.sources.codesearchnet)))
+        return out
+
+
+def settings(obj: Any) -> Any:
+    """`obj` as JSON-able data, dataclasses as dicts without their run-only fields."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: settings(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if not is_run_only(f)
+        }
+    if isinstance(obj, dict):
+        return {str(k): settings(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [settings(v) for v in obj]
+    return obj
 
 
 def config_hash(*parts: Any) -> str:
-    """A short, stable hash of settings: dataclass sections and JSON-able values, in order.
+    """The one settings-and-inputs hash: 16 hex digits of sha256 over `parts`, in order.
 
-    Stages record it with their runs and compare it to decide whether they must redo work.
+    Parts are config sections (dataclasses, run-only fields left out) and JSON-able values (the
+    inputs a stage's output depends on). `Workspace.stage` records it with the run and compares it
+    to the stored stage state to decide whether a stage's work is current.
     """
-    payload = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts]  # type: ignore[arg-type]
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    payload = json.dumps(settings(list(parts)), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def _build_section(cls: type, values: dict[str, Any], where: str) -> Any:
     hints = get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = {f.name for f in dataclasses.fields(cls) if not is_run_only(f)}
+    run_only = {f.name for f in dataclasses.fields(cls) if is_run_only(f)}
     for key, value in values.items():
+        if key in run_only:
+            raise ConfigError(
+                f"{where} {key!r} is a run-time option (a command-line flag), not a setting"
+            )
         if key not in known:
             raise ConfigError(f"{where} unknown key {key!r} (known: {', '.join(sorted(known))})")
         _check_type(hints[key], value, f"{where} {key}")
@@ -376,6 +448,8 @@ def render_default() -> str:
         out += ["", f"[{name}]"]
         nested: list[str] = []
         for f in dataclasses.fields(section):
+            if is_run_only(f):
+                continue
             value = getattr(section, f.name)
             comment = f"# {f.metadata.get('help', '')}"
             if isinstance(value, dict) and value and isinstance(next(iter(value.values())), dict):

@@ -1,6 +1,6 @@
 """The review queue and the shape of a review: filtering, sorting, moving, composing a decision.
 
-Pure functions over `pipeline.store.reviews.QueueRow`; the app's Review page only wires widgets to
+Pure functions over `pipeline.records.QueueRow`; the app's Review page only wires widgets to
 them. A queue is a snapshot (a list of instance ids) taken when the filters change, so that an
 instance a reviewer has just accepted stays where it was and "previous" finds it again.
 """
@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pipeline.store.reviews import Criterion, QueueRow
+from pipeline.records import CriterionAnswer, QueueRow, Verdict
 
 __all__ = [
     "ANY_FAILED",
@@ -102,9 +102,9 @@ def _keep(row: QueueRow, f: QueueFilter) -> bool:
         return False
     if f.human is HumanStatus.REVIEWED and human is None:
         return False
-    if f.human is HumanStatus.ACCEPTED and human != "accept":
+    if f.human is HumanStatus.ACCEPTED and human != Verdict.ACCEPT:
         return False
-    if f.human is HumanStatus.REJECTED and human != "reject":
+    if f.human is HumanStatus.REJECTED and human != Verdict.REJECT:
         return False
     if f.failed_criterion == ANY_FAILED and not row.failed:
         return False
@@ -137,7 +137,7 @@ def sort_rows(rows: Sequence[QueueRow], order: SortOrder, *, seed: str = "") -> 
     if order is SortOrder.TASK:
         return sorted(base, key=lambda r: r.task)
     if order is SortOrder.JUDGE_REJECTS_FIRST:
-        rank = {"reject": 0, None: 1, "accept": 2}
+        rank: dict[str | None, int] = {Verdict.REJECT: 0, None: 1, Verdict.ACCEPT: 2}
         return sorted(base, key=lambda r: rank.get(r.judge_verdict, 1))
     if order is SortOrder.MOST_FAILED:
         return sorted(base, key=lambda r: -len(r.failed))
@@ -181,14 +181,14 @@ def progress(queue: Sequence[str], reviewed: Collection[str]) -> tuple[int, int]
 
 
 def changed_flips(
-    criteria: Sequence[Criterion], reviewer_view: Mapping[str, bool]
+    criteria: Sequence[CriterionAnswer], reviewer_view: Mapping[str, bool]
 ) -> dict[str, bool]:
     """The criteria where the reviewer's pass/fail differs from the judge's: what a review stores
     as `flips` ({criterion: passed as the reviewer sees it}). Unknown criteria are ignored."""
     return {
-        c.name: bool(reviewer_view[c.name])
+        c.criterion: bool(reviewer_view[c.criterion])
         for c in criteria
-        if c.name in reviewer_view and bool(reviewer_view[c.name]) != c.passed
+        if c.criterion in reviewer_view and bool(reviewer_view[c.criterion]) != c.passed
     }
 
 
@@ -198,10 +198,10 @@ def changed_edits(original: Mapping[str, str], edited: Mapping[str, str]) -> dic
     return {k: v for k, v in edited.items() if k in original and v != original[k]}
 
 
-def criteria_verdict(criteria: Sequence[Criterion], flips: Mapping[str, bool]) -> str | None:
+def criteria_verdict(criteria: Sequence[CriterionAnswer], flips: Mapping[str, bool]) -> str | None:
     """The verdict the criteria give with the reviewer's flips applied: accept when every
     criterion passes (the judge's rule), None when there are no criteria."""
     if not criteria:
         return None
-    ok = all(flips.get(c.name, c.passed) for c in criteria)
-    return "accept" if ok else "reject"
+    ok = all(flips.get(c.criterion, c.passed) for c in criteria)
+    return Verdict.ACCEPT if ok else Verdict.REJECT

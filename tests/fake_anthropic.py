@@ -4,7 +4,9 @@ The real SDK is pointed at it through `base_url`; nothing in the SDK is patched.
 scripted (`server.script(Reply(...), ...)`, consumed in order of arrival) or built from the
 request's JSON schema (a valid generation or judgment). It records every request body, counts the
 calls in flight at once, can add a delay to every answer, and simulates prompt caching (the first
-sight of a system text is a cache write, later ones are cache reads).
+sight of a system text is a cache write, later ones are cache reads). Batches can be forgotten
+(404 afterwards), expired or cancelled (`forget`, `end_batch`), as the real API does after 24
+hours, after 29 days, or on a cancel request (`POST .../cancel`, recorded in `cancels`).
 
 Run it alone (for a subprocess or a manual check): `python tests/fake_anthropic.py [delay_s]`
 prints its URL and serves until killed.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
 import threading
 import time
@@ -65,7 +68,9 @@ def schema_answer(body: dict[str, Any]) -> str:
     props = schema.get("properties", {})
     if "instruction" in props:
         user = body["messages"][-1]["content"]
-        name = user.split("`")[1] if "`" in user else "f"
+        # the function name is fenced after "Its function name:" (see pipeline.llm.render)
+        found = re.search(r"function name:\n<<<BEGIN (\w+)>>>\n(\w+)\n<<<END \1>>>", user)
+        name = found.group(2) if found else "f"
         return json.dumps(
             {
                 "task": props["task"]["enum"][0],
@@ -87,6 +92,7 @@ class FakeAnthropic:
         self.requests: list[dict[str, Any]] = []  # bodies of POST /v1/messages
         self.answered: list[dict[str, Any]] = []  # bodies answered with a 200 message
         self.batch_creates: list[dict[str, Any]] = []
+        self.cancels: list[str] = []
         self.paths: list[str] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -118,6 +124,22 @@ class FakeAnthropic:
         """Queue replies for the next /v1/messages requests, in order of arrival."""
         with self._lock:
             self._script.extend(replies)
+
+    def forget(self, batch_id: str | None = None) -> None:
+        """Forget one batch (or all): the server answers 404 for it from now on."""
+        with self._lock:
+            for b in [batch_id] if batch_id else list(self.batches):
+                self.batches.pop(b, None)
+
+    def end_batch(
+        self, batch_id: str | None = None, how: str = "expired", answered: int = 0
+    ) -> None:
+        """End a batch (or all) now: its first `answered` requests succeed, the rest are `how`
+        (expired | canceled | errored)."""
+        with self._lock:
+            for b in [batch_id] if batch_id else list(self.batches):
+                n = len(self.batches[b]["requests"])
+                self.batches[b]["types"] = ["succeeded"] * answered + [how] * (n - answered)
 
     # -- answers --------------------------------------------------------------------------------
     def _next_reply(self, body: dict[str, Any]) -> Reply:
@@ -154,9 +176,18 @@ class FakeAnthropic:
             },
         }
 
+    def _result_types(self, batch: dict[str, Any]) -> list[str] | None:
+        """Each request's result type once the batch has ended, else None."""
+        if batch.get("types") is not None:
+            return list(batch["types"])
+        if batch["polls"] > self.batch_polls:
+            return ["succeeded"] * len(batch["requests"])
+        return None
+
     def _batch_json(self, batch_id: str) -> dict[str, Any]:
         batch = self.batches[batch_id]
-        ended = batch["polls"] > self.batch_polls
+        types = self._result_types(batch)
+        ended = types is not None
         n = len(batch["requests"])
         return {
             "id": batch_id,
@@ -164,10 +195,8 @@ class FakeAnthropic:
             "processing_status": "ended" if ended else "in_progress",
             "request_counts": {
                 "processing": 0 if ended else n,
-                "succeeded": n if ended else 0,
-                "errored": 0,
-                "canceled": 0,
-                "expired": 0,
+                **{k: (types or []).count(k) for k in ("succeeded", "errored", "canceled")},
+                "expired": (types or []).count("expired"),
             },
             "created_at": "2025-01-01T00:00:00Z",
             "expires_at": "2025-01-02T00:00:00Z",
@@ -210,6 +239,17 @@ class FakeAnthropic:
                     fake.paths.append(f"POST {path}")
                 if path == "/v1/messages":
                     self._messages(body)
+                elif path.startswith("/v1/messages/batches/") and path.endswith("/cancel"):
+                    batch_id = path.split("/")[4]
+                    with fake._lock:
+                        fake.cancels.append(batch_id)
+                        known = batch_id in fake.batches
+                    if not known:
+                        self._json(404, {"type": "error", "error": {"type": "not_found_error",
+                                                                    "message": batch_id}})  # fmt: skip
+                        return
+                    fake.end_batch(batch_id, "canceled")
+                    self._json(200, fake._batch_json(batch_id))
                 elif path == "/v1/messages/batches":
                     batch_id = f"msgbatch_{next(fake._ids)}"
                     with fake._lock:
@@ -259,10 +299,16 @@ class FakeAnthropic:
                         self._json(200, fake._batch_json(batch_id))
                         return
                     lines = []
-                    for item in fake.batches[batch_id]["requests"]:
-                        reply = fake.responder(item["params"]) if fake.responder else None
-                        message = fake.message(item["params"], reply or Reply())
-                        result = {"type": "succeeded", "message": message}
+                    batch = fake.batches[batch_id]
+                    types = fake._result_types(batch) or []
+                    for item, kind in zip(batch["requests"], types, strict=False):
+                        result: dict[str, Any] = {"type": kind}
+                        if kind == "succeeded":
+                            reply = fake.responder(item["params"]) if fake.responder else None
+                            result["message"] = fake.message(item["params"], reply or Reply())
+                        elif kind == "errored":
+                            result["error"] = {"type": "error", "error": {
+                                "type": "invalid_request_error", "message": "scripted"}}  # fmt: skip
                         lines.append(json.dumps({"custom_id": item["custom_id"], "result": result}))
                     self._send(200, ("\n".join(lines) + "\n").encode(), None, "application/binary")
                     return

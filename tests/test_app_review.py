@@ -11,6 +11,7 @@ from synthetic import SyntheticWorkspace, build_workspace
 from test_app_pages import open_app
 
 from pipeline.store import Workspace
+from pipeline.store import queue as store_queue
 from pipeline.store import reviews as store
 
 
@@ -32,6 +33,15 @@ def _current(at: AppTest) -> str:
     return str(value[-1] if isinstance(value, list) else value)
 
 
+def _progress(at: AppTest) -> tuple[int, int]:
+    """(reviewed, total) as the page's head says it: "Instance 1 of 40 · 3 of 40 reviewed"."""
+    heads = [c.value for c in at.caption if c.value.startswith("Instance ")]
+    assert len(heads) == 1, heads
+    words = heads[0].split(" · ")[1].replace(",", "").split()
+    assert words[1] == "of" and words[3] == "reviewed", words
+    return int(words[0]), int(words[2])
+
+
 def _click(at: AppTest, key: str) -> AppTest:
     at.button(key=key).click().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -41,9 +51,12 @@ def _click(at: AppTest, key: str) -> AppTest:
 def test_accept_records_a_review_and_moves_on(built: SyntheticWorkspace, ws: Workspace) -> None:
     at = open_app(built.root, "review", reviewer="ana")
     first = _current(at)
-    total = len(at.session_state["review_queue"]["ids"])
+    assert store.latest_review(ws, first) is None  # a fresh instance: accepting it counts
+    done, total = _progress(at)
+    assert total == len(at.session_state["review_queue"]["ids"]) > 0
     assert any(c.value.startswith(f"Instance 1 of {total:,} ·") for c in at.caption)
     _click(at, "rv_accept")
+    assert _progress(at) == (done + 1, total)
     latest = store.latest_review(ws, first)
     assert latest is not None
     assert (latest.reviewer, latest.verdict, latest.flips, latest.edits) == (
@@ -69,15 +82,15 @@ def test_reject_with_a_reason(built: SyntheticWorkspace, ws: Workspace) -> None:
 def test_flip_a_criterion_then_accept(built: SyntheticWorkspace, ws: Workspace) -> None:
     at = open_app(built.root, "review", reviewer="ana")
     first = _current(at)
-    detail = store.instance_detail(ws, first)
+    detail = store_queue.instance_detail(ws, first)
     assert detail is not None
     crit = detail.criteria[-1]
-    at.toggle(key=f"rv_flip_{first}_{crit.name}").set_value(not crit.passed).run()
+    at.toggle(key=f"rv_flip_{first}_{crit.criterion}").set_value(not crit.passed).run()
     assert not at.exception
     assert any("With your flips" in c.value for c in at.caption)
     _click(at, "rv_accept")
     latest = store.latest_review(ws, first)
-    assert latest is not None and latest.flips == {crit.name: not crit.passed}
+    assert latest is not None and latest.flips == {crit.criterion: not crit.passed}
 
 
 def test_edit_a_field_then_accept_and_edits_carry_forward(
@@ -131,17 +144,17 @@ def test_a_draft_survives_moving_away_and_a_new_session(
 
     at = open_app(built.root, "review", reviewer="ana")
     first = _current(at)
-    detail = store.instance_detail(ws, first)
+    detail = store_queue.instance_detail(ws, first)
     assert detail is not None
     crit = detail.criteria[0]
-    at.toggle(key=f"rv_flip_{first}_{crit.name}").set_value(not crit.passed).run()
+    at.toggle(key=f"rv_flip_{first}_{crit.criterion}").set_value(not crit.passed).run()
     at.text_input(key=f"rv_reason_{first}_").set_value("half done").run()
     _click(at, "rv_next")
     _click(at, "rv_prev")
-    assert at.toggle(key=f"rv_flip_{first}_{crit.name}").value is (not crit.passed)
+    assert at.toggle(key=f"rv_flip_{first}_{crit.criterion}").value is (not crit.passed)
     assert at.text_input(key=f"rv_reason_{first}_").value == "half done"
     draft = get_draft(ws, first, "ana")
-    assert draft is not None and draft.flips == {crit.name: not crit.passed}
+    assert draft is not None and draft.flips == {crit.criterion: not crit.passed}
     # a reload is a new session: the draft comes back from the workspace, and shows
     again = open_app(built.root, "review", reviewer="ana")
     assert _current(again) == first
@@ -150,7 +163,7 @@ def test_a_draft_survives_moving_away_and_a_new_session(
     _click(again, "rv_accept")  # a decision records the draft and removes it
     latest = store.latest_review(ws, first)
     assert latest is not None and latest.reason == "half done"
-    assert latest.flips == {crit.name: not crit.passed}
+    assert latest.flips == {crit.criterion: not crit.passed}
     assert get_draft(ws, first, "ana") is None
 
 
@@ -242,10 +255,10 @@ def test_filters_build_the_queue(built: SyntheticWorkspace, ws: Workspace) -> No
     at.selectbox(key="rv_human").select("unreviewed").run()
     unreviewed = at.session_state["review_queue"]["ids"]
     assert 0 < len(unreviewed) < everything
-    assert not set(unreviewed) & store.reviewed_instance_ids(ws)
+    assert not set(unreviewed) & store_queue.reviewed_instance_ids(ws)
     at.selectbox(key="rv_failed").select("(any criterion)").run()
     failed = at.session_state["review_queue"]["ids"]
-    rows = {r.instance_id: r for r in store.queue_rows(ws)}
+    rows = {r.instance_id: r for r in store_queue.queue_rows(ws)}
     assert failed and all(rows[i].failed and rows[i].human_verdict is None for i in failed)
     at.selectbox(key="rv_failed").select(None).run()
     at.selectbox(key="rv_human").select("any").run()
@@ -314,13 +327,17 @@ def test_map_lasso_selection_applies_to_every_sample(built: SyntheticWorkspace) 
     ys = np.array([p[2] for p in pts])
     cx, cy = float(np.median(xs)), float(np.median(ys))
     lasso = {"x": [cx - 3, cx + 3, cx + 3, cx - 3], "y": [cy - 3, cy - 3, cy + 3, cy + 3]}
-    want = int(in_polygon(xs, ys, lasso["x"], lasso["y"]).sum())
+    inside = in_polygon(xs, ys, lasso["x"], lasso["y"])
+    want = int(inside.sum())
+    coreset = set(built.coreset_ids)
+    want_coreset = sum(1 for p, hit in zip(pts, inside, strict=True) if hit and p[0] in coreset)
+    assert 0 < want_coreset < want  # the scope switch must change the count
     at = open_app(built.root, "map", map_selection={"box": [], "lasso": [lasso], "points": []})
     assert any(m.value.startswith(f"**{want:,}** samples selected") for m in at.markdown)
     at.segmented_control(key="map_scope").set_value("coreset only").run()
     assert not at.exception
     line = next(m.value for m in at.markdown if "samples selected" in m.value)
-    assert int(line.split("**")[1].replace(",", "")) <= want
+    assert int(line.split("**")[1].replace(",", "")) == want_coreset
 
 
 def test_map_click_opens_a_sample(built: SyntheticWorkspace) -> None:

@@ -74,3 +74,10 @@ def test_bad_config_is_reported_not_raised(
     (tmp_path / "wavecurate.toml").write_text("[filter]\nmax_chars = 'big'\n")
     assert main(["filter", "--workspace", str(tmp_path)]) == 1
     assert "[filter] max_chars must be int" in capsys.readouterr().err
+
+
+def test_run_until_offers_exactly_the_stages_run_runs() -> None:
+    from pipeline.cli.core import RUN_STAGES
+    from pipeline.cli.steps import STAGES
+
+    assert list(RUN_STAGES) == [name for name, _ in STAGES]

@@ -88,7 +88,9 @@ def test_decontaminate_flags_and_status_reports_them(
     capsys.readouterr()
     assert main(["decontaminate", "--no-embedding", "--json", "-w", str(corpus)]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["flagged"] == 1 and result["leakage"] is None
+    assert result["current"] is True and result["leakage"] is None  # nothing new: no work
+    assert main(["decontaminate", "--no-embedding", "-w", str(corpus)]) == 0
+    assert "nothing new since the last run" in capsys.readouterr().out
 
 
 def test_decontaminate_names_a_missing_benchmark_file(

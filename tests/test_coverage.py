@@ -10,13 +10,13 @@ import numpy.typing as npt
 import pytest
 from sklearn.metrics import pairwise_distances
 
-from pipeline import kcenter_greedy
 from pipeline.stages.coverage import (
     checkpoints,
     coverage_curves,
     measure_coverage,
     random_picks,
 )
+from pipeline.stages.select import kcenter_greedy
 
 
 def unit(n: int, d: int, seed: int) -> npt.NDArray[np.float32]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_export_helpers import add_instance, add_judge, bag_of_words, make_corpus
 
-from pipeline.config import Config, DecontaminateConfig
+from pipeline.config import DecontaminateConfig
 from pipeline.stages.decontaminate import (
     HISTOGRAM_BINS,
     BenchmarkError,
@@ -136,7 +136,7 @@ def test_humaneval_solutions_are_flagged_and_kept_out_of_the_export(
     add_instance(ws, "n1", instruction=fragment, output="pass")
     add_judge(ws, "n1", "accept")
 
-    result = decontaminate(ws, encode=None)
+    result = decontaminate(ws, encode=None, cfg=DecontaminateConfig())
     assert result["benchmark_items"] == {"humaneval": 164}
     assert result["embedding"] is False and result["leakage"] is None
     assert flagged_instance_ids(ws) == sorted(contaminated)
@@ -159,7 +159,7 @@ def test_humaneval_solutions_are_flagged_and_kept_out_of_the_export(
         clear_flag(ws, "i01", "alice", "why not")
     clear_flag(ws, "c3", "alice", "checked: a standard pairwise loop")
     assert "c3" in {r["id"] for r in build_export(ws, "full", ExportFilters()).rows}
-    again = decontaminate(ws, encode=None)
+    again = decontaminate(ws, encode=None, cfg=DecontaminateConfig())
     assert (again["flagged"], again["cleared"]) == (2, 1)
     assert flagged_instance_ids(ws) == ["c1", "c2"]
     assert clearances_for(ws, "c3")[0].reviewer == "alice"
@@ -196,13 +196,47 @@ def test_embedding_signal_and_leakage_report(
     assert curated["mean"] < generated["mean"]
 
 
-def test_config_may_be_the_whole_config_and_an_empty_workspace_works(ws: Workspace) -> None:
-    result = decontaminate(ws, encode=bag_of_words, cfg=Config())
+def test_an_empty_workspace_works(ws: Workspace) -> None:
+    result = decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig())
     assert result["instances"] == 0
     empty = result["leakage"]["benchmarks"]["humaneval"]["curated"]
     assert empty == {"count": 0, "mean": None, "median": None, "max": None,
                      "above_threshold": 0, "histogram": [0] * 20}  # fmt: skip
     assert ws.last_runs()[-1]["stage"] == "decontaminate"
+
+
+def test_a_second_run_with_nothing_new_does_nothing(
+    ws: Workspace, humaneval: dict[str, BenchmarkItem]
+) -> None:
+    make_corpus(ws)
+    _contaminate(ws, humaneval)
+    first = decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow")
+    assert first["current"] is False and first["flagged"] == 3
+    runs = ws.db.execute("SELECT COUNT(*) FROM runs WHERE stage = 'decontaminate'").fetchone()[0]
+
+    again = decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow")
+    assert again["current"] is True and "flagged" not in again
+    assert again["leakage"] == first["leakage"]  # the stored report, not recomputed
+    after = ws.db.execute("SELECT COUNT(*) FROM runs WHERE stage = 'decontaminate'").fetchone()[0]
+    assert after == runs  # no run recorded
+
+    # a new instance, another setting, or --force makes it work again
+    add_instance(ws, "n9", instruction=humaneval["HumanEval/5"].prompt, output="pass")
+    assert (
+        decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow")[
+            "current"
+        ]
+        is False
+    )
+    assert (
+        decontaminate(ws, encode=bag_of_words, cfg=DecontaminateConfig(), model_name="bow")[
+            "current"
+        ]
+        is True
+    )
+    assert decontaminate(ws, encode=None, cfg=DecontaminateConfig())["current"] is False
+    assert decontaminate(ws, encode=None, cfg=DecontaminateConfig(force=True))["current"] is False
+    assert decontaminate(ws, encode=None, cfg=DecontaminateConfig())["current"] is True
 
 
 @pytest.mark.slow

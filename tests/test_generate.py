@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import anthropic
@@ -16,6 +17,7 @@ from test_llm_samples import SAMPLES, seed_workspace
 from pipeline.config import GenerateConfig, LLMConfig
 from pipeline.llm.anthropic import AnthropicProvider
 from pipeline.llm.offline.generator import OfflineGenerator
+from pipeline.llm.stage import LLM
 from pipeline.prompts import load_prompts
 from pipeline.records import Task
 from pipeline.stages.generate import generate_instances, instance_id
@@ -70,7 +72,7 @@ def test_bad_mix_is_refused_with_its_name() -> None:
 def test_offline_generate_makes_one_instance_per_sample_and_resumes(ws: Workspace) -> None:
     ids = seed_workspace(ws)
     cfg, llm = GenerateConfig(), LLMConfig()
-    report = generate_instances(ws, OfflineGenerator(), cfg=cfg, llm=llm, model="offline")
+    report = generate_instances(ws, LLM(OfflineGenerator(), "offline", llm), cfg=cfg)
     made = rows(ws)
     assert sorted(r["sample_id"] for r in made) == sorted(ids)
     assert report.counts["calls"] == len(ids) and report.counts["to_generate"] == len(ids)
@@ -81,17 +83,18 @@ def test_offline_generate_makes_one_instance_per_sample_and_resumes(ws: Workspac
         if r["task"] == "code_translation":
             assert r["status"] == "skipped" and "cannot translate" in r["error"]
         assert json.loads(r["few_shot_ids"]), "the examples used are recorded"
-    again = generate_instances(ws, OfflineGenerator(), cfg=cfg, llm=llm, model="offline")
-    assert again.counts["to_generate"] == 0 and again.counts["calls"] == 0
+    again = generate_instances(ws, LLM(OfflineGenerator(), "offline", llm), cfg=cfg)
+    assert again.counts["to_generate"] == 0 and again.current  # no run
     assert rows(ws) == made
     last = ws.last_runs()[-1]
-    assert last["stage"] == "generate" and last["counts"]["already_done"] == len(ids)
+    assert last["stage"] == "generate" and last["counts"]["already_done"] == 0  # the first run
 
 
 def test_generation_output_carries_the_inferred_imports(ws: Workspace) -> None:
     seed_workspace(ws, [SAMPLES[0]])
-    generate_instances(ws, OfflineGenerator(), cfg=only("code_generation"), llm=LLMConfig(),
-                       model="offline")  # fmt: skip
+    generate_instances(
+        ws, LLM(OfflineGenerator(), "offline", LLMConfig()), cfg=only("code_generation")
+    )
     [row] = rows(ws)
     assert row["status"] == "ok" and row["output"].startswith("import math\n")
 
@@ -100,7 +103,7 @@ def test_few_shot_pools_grow_from_final_verdicts(ws: Workspace) -> None:
     first, second = SAMPLES[3], SAMPLES[4]
     seed_workspace(ws, [first])
     cfg = only("code_summarization", good_examples=10, bad_examples=10)
-    generate_instances(ws, OfflineGenerator(), cfg=cfg, llm=LLMConfig(), model="offline")
+    generate_instances(ws, LLM(OfflineGenerator(), "offline", LLMConfig()), cfg=cfg)
     [row] = rows(ws)
     assert all(i.startswith("hand:") for i in json.loads(row["few_shot_ids"]))
     # a reviewer rejects it (no judge yet): it joins the bad pool with the reviewer's reason
@@ -111,7 +114,7 @@ def test_few_shot_pools_grow_from_final_verdicts(ws: Workspace) -> None:
     insert_samples(ws, [second])
     with ws.write() as db:
         db.execute(insert, (second.id,))
-    generate_instances(ws, OfflineGenerator(), cfg=cfg, llm=LLMConfig(), model="offline")
+    generate_instances(ws, LLM(OfflineGenerator(), "offline", LLMConfig()), cfg=cfg)
     new = next(r for r in rows(ws) if r["sample_id"] == second.id)
     assert row["id"] in json.loads(new["few_shot_ids"])
     assert "Reviewer: the summary is too vague" in new["raw_prompt"]
@@ -123,7 +126,7 @@ def test_anthropic_generate_records_tokens_cost_and_makes_no_call_when_done(
 ) -> None:
     ids = seed_workspace(ws)
     cfg = only("code_generation")
-    report = generate_instances(ws, remote(fake), cfg=cfg, llm=LLMConfig(), model=MODEL)
+    report = generate_instances(ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=cfg)
     assert report.counts["ok"] == len(ids) and len(fake.requests) == len(ids)
     assert report.counts["cost_usd"] > 0 and report.counts["input_tokens"] > 0
     calls = ws.db.execute("SELECT COUNT(*), SUM(cost_usd) FROM llm_calls WHERE status='ok'")
@@ -132,8 +135,8 @@ def test_anthropic_generate_records_tokens_cost_and_makes_no_call_when_done(
     # the stable prefix was cached: later calls read it
     assert report.counts["cache_read_tokens"] > 0
     before = len(fake.requests)
-    again = generate_instances(ws, remote(fake), cfg=cfg, llm=LLMConfig(), model=MODEL)
-    assert len(fake.requests) == before and again.counts["calls"] == 0
+    again = generate_instances(ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=cfg)
+    assert len(fake.requests) == before and again.current and "calls" not in again.counts
     f = funnel(ws)
     assert f["instances"] == len(ids) and f["cost_usd"] == pytest.approx(cost, abs=1e-6)
 
@@ -142,8 +145,9 @@ def test_dry_run_counts_calls_and_cost_and_calls_nothing(
     ws: Workspace, fake: FakeAnthropic
 ) -> None:
     ids = seed_workspace(ws)
-    report = generate_instances(ws, remote(fake), cfg=only("code_repair"), llm=LLMConfig(),
-                                model=MODEL, dry_run=True)  # fmt: skip
+    report = generate_instances(
+        ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=replace(only("code_repair"), dry_run=True)
+    )
     assert report.estimate is not None
     assert report.estimate.calls == len(ids) and report.estimate.cached == 0
     assert report.estimate.cost_usd > 0 and fake.requests == []
@@ -172,8 +176,7 @@ def test_unusable_answers_are_recorded_failures_and_retry_failed_redoes_them(
         *[error_reply(500)] * 3,
     )
     cfg = only("code_generation")
-    report = generate_instances(ws, remote(fake, concurrency=1), cfg=cfg, llm=LLMConfig(),
-                                model=MODEL)  # fmt: skip
+    report = generate_instances(ws, LLM(remote(fake, concurrency=1), MODEL, LLMConfig()), cfg=cfg)
     assert (report.counts["failed"], report.counts["rules"], report.counts["ok"]) == (4, 1, 0)
     by_error = {r["error"]: r for r in rows(ws)}
     assert any(e.startswith("truncated") for e in by_error)
@@ -184,10 +187,10 @@ def test_unusable_answers_are_recorded_failures_and_retry_failed_redoes_them(
     raw = {r["raw_answer"] for r in rows(ws)}
     assert "I can't help with that." in raw  # the raw text is kept
     # a plain re-run leaves failures alone; --retry-failed calls again for them only
-    generate_instances(ws, remote(fake), cfg=cfg, llm=LLMConfig(), model=MODEL)
+    generate_instances(ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=cfg)
     assert len(fake.requests) == 7
-    retry = generate_instances(ws, remote(fake), cfg=cfg, llm=LLMConfig(), model=MODEL,
-                               retry_failed=True)  # fmt: skip
+    retry = generate_instances(ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=replace(cfg,
+                               retry_failed=True))  # fmt: skip
     assert retry.counts["to_generate"] == 4 and retry.counts["ok"] == 4
     assert len(fake.requests) == 11
     statuses = Counter(r["status"] for r in rows(ws))
@@ -197,23 +200,24 @@ def test_unusable_answers_are_recorded_failures_and_retry_failed_redoes_them(
 def test_configured_spend_limit_stops_the_run_cleanly(ws: Workspace, fake: FakeAnthropic) -> None:
     ids = seed_workspace(ws)
     llm = LLMConfig(spend_limit_usd=1e-9)
-    report = generate_instances(ws, remote(fake, concurrency=1), cfg=only("code_generation"),
-                                llm=llm, model=MODEL)  # fmt: skip
+    report = generate_instances(
+        ws, LLM(remote(fake, concurrency=1), MODEL, llm), cfg=only("code_generation")
+    )
     assert "spend limit reached" in report.stopped
     assert report.counts["ok"] == 1 and len(rows(ws)) == 1
     run = ws.last_runs()[-1]
     assert run["status"] == "done" and "spend limit" in run["counts"]["stopped"]
     # the next run (limit raised) picks up where it stopped
-    generate_instances(ws, remote(fake), cfg=only("code_generation"), llm=LLMConfig(),
-                       model=MODEL)  # fmt: skip
+    generate_instances(ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=only("code_generation"))
     assert len(rows(ws)) == len(ids)
 
 
 def test_provider_spend_limit_error_stops_the_run(ws: Workspace, fake: FakeAnthropic) -> None:
     seed_workspace(ws)
     fake.script(Reply(), error_reply(402, "Your credit balance is too low"))
-    report = generate_instances(ws, remote(fake, concurrency=1), cfg=only("code_generation"),
-                                llm=LLMConfig(), model=MODEL)  # fmt: skip
+    report = generate_instances(
+        ws, LLM(remote(fake, concurrency=1), MODEL, LLMConfig()), cfg=only("code_generation")
+    )
     assert "credit balance" in report.stopped
     assert [r["status"] for r in rows(ws)] == ["ok"]
 
@@ -221,15 +225,18 @@ def test_provider_spend_limit_error_stops_the_run(ws: Workspace, fake: FakeAnthr
 def test_batch_generate_is_half_price_and_journaled(ws: Workspace, fake: FakeAnthropic) -> None:
     ids = seed_workspace(ws, SAMPLES[:4])
     cfg = only("code_generation")
-    online = generate_instances(ws, remote(fake), cfg=cfg, llm=LLMConfig(), model=MODEL,
-                                dry_run=True)  # fmt: skip
-    batched = generate_instances(ws, remote(fake, batch=True, poll_s=0.01),
-                                 cfg=only("code_generation", batch=True), llm=LLMConfig(),
-                                 model=MODEL, dry_run=True)  # fmt: skip
+    online = generate_instances(ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=replace(cfg,
+                                dry_run=True))  # fmt: skip
+    batched = generate_instances(
+        ws,
+        LLM(remote(fake, batch=True, poll_s=0.01), MODEL, LLMConfig()),
+        cfg=replace(only("code_generation", batch=True), dry_run=True),
+    )
     assert online.estimate and batched.estimate
     assert batched.estimate.cost_usd == pytest.approx(online.estimate.cost_usd / 2, rel=1e-3)
-    report = generate_instances(ws, remote(fake, batch=True, poll_s=0.01), cfg=cfg,
-                                llm=LLMConfig(), model=MODEL)  # fmt: skip
+    report = generate_instances(
+        ws, LLM(remote(fake, batch=True, poll_s=0.01), MODEL, LLMConfig()), cfg=cfg
+    )
     assert report.counts["ok"] == len(ids) and fake.requests == []
     [batch] = ws.db.execute("SELECT id, status, custom_ids FROM batches").fetchall()
     assert batch["status"] == "collected" and len(json.loads(batch["custom_ids"])) == len(ids)
@@ -239,8 +246,7 @@ def test_batch_generate_is_half_price_and_journaled(ws: Workspace, fake: FakeAnt
 
 def test_task_is_in_the_answer_schema(ws: Workspace, fake: FakeAnthropic) -> None:
     seed_workspace(ws, SAMPLES[:1])
-    generate_instances(ws, remote(fake), cfg=only("code_translation"), llm=LLMConfig(),
-                       model=MODEL)  # fmt: skip
+    generate_instances(ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=only("code_translation"))
     [body] = fake.requests
     schema = body["output_config"]["format"]["schema"]
     assert schema["properties"]["task"]["enum"] == [Task.TRANSLATION.value]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import anthropic
@@ -15,6 +16,7 @@ from pipeline.config import GenerateConfig, JudgeConfig, LLMConfig
 from pipeline.llm.anthropic import AnthropicProvider
 from pipeline.llm.offline.generator import OfflineGenerator
 from pipeline.llm.offline.judge import OfflineJudge
+from pipeline.llm.stage import LLM
 from pipeline.prompts import load_prompts
 from pipeline.records import Task
 from pipeline.stages.generate import generate_instances
@@ -45,7 +47,7 @@ def offline_judge() -> OfflineJudge:
 
 def generate(ws: Workspace, task: str | None = None) -> None:
     cfg = GenerateConfig(task_mix={task: 1.0}) if task else GenerateConfig()
-    generate_instances(ws, OfflineGenerator(), cfg=cfg, llm=LLMConfig(), model="offline")
+    generate_instances(ws, LLM(OfflineGenerator(), "offline", LLMConfig()), cfg=cfg)
 
 
 def judgments(ws: Workspace) -> dict[str, dict[str, tuple[bool, str]]]:
@@ -61,8 +63,7 @@ def judgments(ws: Workspace) -> dict[str, dict[str, tuple[bool, str]]]:
 def test_offline_judge_end_to_end(ws: Workspace) -> None:
     ids = seed_workspace(ws)
     generate(ws)
-    report = judge_instances(ws, offline_judge(), cfg=JudgeConfig(), llm=LLMConfig(),
-                             model="offline")  # fmt: skip
+    report = judge_instances(ws, LLM(offline_judge(), "offline", LLMConfig()), cfg=JudgeConfig())
     f = funnel(ws)
     assert f["judged"] == f["instances"] == report.counts["to_judge"]
     assert f["accepted"] + f["rejected"] == f["judged"] and f["accepted"] > 0
@@ -72,15 +73,14 @@ def test_offline_judge_end_to_end(ws: Workspace) -> None:
         passed = [p for (p,) in ws.db.execute(
             "SELECT passed FROM judgments WHERE instance_id = ?", (instance_id,))]  # fmt: skip
         assert passed and verdict == ("accept" if all(passed) else "reject")
-    again = judge_instances(ws, offline_judge(), cfg=JudgeConfig(), llm=LLMConfig(),
-                            model="offline")  # fmt: skip
-    assert again.counts["to_judge"] == 0 and again.counts["calls"] == 0
+    again = judge_instances(ws, LLM(offline_judge(), "offline", LLMConfig()), cfg=JudgeConfig())
+    assert again.counts["to_judge"] == 0 and again.current and "calls" not in again.counts
 
 
 def test_offline_judge_names_the_missing_helper(ws: Workspace) -> None:
     seed_workspace(ws, [SAMPLES[8], SAMPLES[9]])  # `scaled` calls `_checked`; `file_digest` hashlib
     generate(ws, "code_generation")
-    judge_instances(ws, offline_judge(), cfg=JudgeConfig(), llm=LLMConfig(), model="offline")
+    judge_instances(ws, LLM(offline_judge(), "offline", LLMConfig()), cfg=JudgeConfig())
     found = judgments(ws)
     passed, why = found[SAMPLES[8].id]["imports_used"]
     assert not passed and why == "`_checked` is used on line 3 but never defined or imported."
@@ -98,8 +98,9 @@ def test_verdict_is_computed_in_code_not_taken_from_the_model(
         Reply(text=json.dumps({**one_no, "verdict": "accept"})),  # a stray overall verdict
         Reply(text="Here you go:\n```json\n" + json.dumps(yes) + "\n```"),
     )
-    report = judge_instances(ws, remote(fake, concurrency=1), cfg=JudgeConfig(),
-                             llm=LLMConfig(), model=MODEL)  # fmt: skip
+    report = judge_instances(
+        ws, LLM(remote(fake, concurrency=1), MODEL, LLMConfig()), cfg=JudgeConfig()
+    )
     assert (report.counts["accepted"], report.counts["rejected"]) == (1, 1)
     verdicts = sorted(v for (v,) in ws.db.execute("SELECT verdict FROM judge_results"))
     assert verdicts == ["accept", "reject"]
@@ -121,17 +122,18 @@ def test_unusable_judgments_are_failures_that_retry_failed_redoes(
         Reply(text="No.", stop_reason="refusal"),
         Reply(text=json.dumps({"names_language": {"rationale": "x", "answer": "yes"}})),
     )
-    first = judge_instances(ws, remote(fake, concurrency=1), cfg=JudgeConfig(),
-                            llm=LLMConfig(), model=MODEL)  # fmt: skip
+    first = judge_instances(
+        ws, LLM(remote(fake, concurrency=1), MODEL, LLMConfig()), cfg=JudgeConfig()
+    )
     assert first.counts["judge_failed"] == 3
     errors = sorted(e for (e,) in ws.db.execute("SELECT error FROM judge_results"))
     assert errors[0].startswith("no answer for criterion 'relevant'")
     assert errors[1].startswith("refused") and errors[2].startswith("truncated")
     assert funnel(ws)["judge_failed"] == 3
-    judge_instances(ws, remote(fake), cfg=JudgeConfig(), llm=LLMConfig(), model=MODEL)
+    judge_instances(ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=JudgeConfig())
     assert len(fake.requests) == 3  # failures are not retried unless asked
-    retry = judge_instances(ws, remote(fake), cfg=JudgeConfig(), llm=LLMConfig(), model=MODEL,
-                            retry_failed=True)  # fmt: skip
+    retry = judge_instances(ws, LLM(remote(fake), MODEL, LLMConfig()), cfg=replace(JudgeConfig(),
+                            retry_failed=True))  # fmt: skip
     assert retry.counts["accepted"] == 3 and len(fake.requests) == 6
     f = funnel(ws)
     assert (f["judged"], f["judge_failed"], f["accepted"]) == (3, 0, 3)
@@ -150,10 +152,9 @@ def test_offline_judge_skips_what_it_cannot_check(ws: Workspace, fake: FakeAnthr
 
     fake.responder = translation
     c = anthropic.Anthropic(api_key="k", base_url=fake.url, max_retries=0)
-    generate_instances(ws, AnthropicProvider(c), cfg=GenerateConfig(
-        task_mix={"code_translation": 1.0}), llm=LLMConfig(), model=MODEL)  # fmt: skip
-    report = judge_instances(ws, offline_judge(), cfg=JudgeConfig(), llm=LLMConfig(),
-                             model="offline")  # fmt: skip
+    generate_instances(ws, LLM(AnthropicProvider(c), MODEL, LLMConfig()), cfg=GenerateConfig(
+        task_mix={"code_translation": 1.0}))  # fmt: skip
+    report = judge_instances(ws, LLM(offline_judge(), "offline", LLMConfig()), cfg=JudgeConfig())
     assert report.counts["judge_failed"] == 1
     [(error,)] = ws.db.execute("SELECT error FROM judge_results").fetchall()
     assert "cannot check that a translation keeps the behaviour" in error

@@ -108,7 +108,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path, fake: FakeAnthropic) -> Non
     sent = len(fake.requests)
     out = _finish(_start(root, fake))
     assert len(fake.requests) == sent, "a run with nothing to do made a call"
-    assert out.startswith("generate: 0 samples") and "0 calls" in out
+    assert out.startswith("generate: nothing new since the last run")
 
 
 def test_sigkill_during_batch_polling_resumes_the_same_batch(
@@ -132,3 +132,30 @@ def test_sigkill_during_batch_polling_resumes_the_same_batch(
     assert _count(root, "SELECT COUNT(*) FROM instances WHERE status != 'failed'") == len(SAMPLES)
     assert _count(root, "SELECT COUNT(*) FROM batches WHERE status = 'collected'") == 1
     assert _count(root, "SELECT COUNT(*) FROM llm_calls WHERE status = 'pending'") == 0
+
+
+@pytest.mark.parametrize("how", ["forgotten", "abandoned"])
+def test_a_batch_the_server_forgot_or_the_user_abandons_is_resubmitted_once(
+    tmp_path: Path, fake: FakeAnthropic, how: str
+) -> None:
+    root = _workspace(tmp_path)
+    fake.batch_polls = 10**6
+    proc = _start(root, fake, "--batch")
+    _wait_for(lambda: any(p.startswith("GET /v1/messages/batches/") for p in fake.paths), proc, 60)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    [old] = list(fake.batches)
+    if how == "forgotten":
+        fake.forget()  # e.g. older than 29 days, or another organisation's key
+        args: tuple[str, ...] = ("--batch",)
+    else:
+        args = ("--batch", "--abandon-batch", old)
+    fake.batch_polls = 0
+    _finish(_start(root, fake, *args))  # exit 0: was "run the same command to resume" forever
+    assert [len(b["requests"]) for b in fake.batch_creates] == [len(SAMPLES), len(SAMPLES)]
+    assert fake.cancels == ([] if how == "forgotten" else [old])
+    lost = "lost" if how == "forgotten" else "abandoned"
+    assert _count(root, f"SELECT COUNT(*) FROM batches WHERE status = '{lost}'") == 1
+    assert _count(root, "SELECT COUNT(*) FROM instances WHERE status != 'failed'") == len(SAMPLES)
+    _finish(_start(root, fake, "--batch"))
+    assert len(fake.batch_creates) == 2 and fake.requests == []

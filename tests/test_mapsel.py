@@ -119,20 +119,16 @@ def test_empty_selection() -> None:
     assert not select_points([1.0], [1.0], None).any()
 
 
-def test_selection_of_100k_points_is_fast() -> None:
-    import time
-
+def test_lasso_over_100k_points_splits_inside_from_outside() -> None:
+    # the speed of this selection is measured by benchmarks/bench_mapsel.py, not asserted here
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=100_000), rng.normal(size=100_000)
     angle = np.linspace(0, 2 * np.pi, 400, endpoint=False)
     lasso = {"x": np.cos(angle).tolist(), "y": np.sin(angle).tolist()}
-    start = time.perf_counter()
     mask = select_points(x, y, {"lasso": [lasso]})
-    elapsed = time.perf_counter() - start
     inside = (x**2 + y**2) < 0.999
     outside = (x**2 + y**2) > 1.001
     assert mask[inside].all() and not mask[outside].any()
-    assert elapsed < 2.0
 
 
 def test_density_grid_counts_every_point_once() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import sysconfig
+from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,13 @@ MODULES = [
     "textwrap.py", "shlex.py", "fnmatch.py", "colorsys.py", "heapq.py", "statistics.py",
     "fractions.py", "calendar.py", "difflib.py", "ipaddress.py", "argparse.py", "configparser.py",
 ]  # fmt: skip
+
+
+def _runs(ws: Path) -> Counter[str]:
+    """Recorded runs per stage."""
+    with closing(sqlite3.connect(ws / "wavecurate.db")) as db:
+        return Counter({stage: n for stage, n in db.execute(
+            "SELECT stage, COUNT(*) FROM runs GROUP BY stage")})  # fmt: skip
 
 
 @pytest.mark.slow
@@ -48,9 +58,14 @@ def test_run_end_to_end_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture
     assert first["accepted"] + first["rejected"] == first["judged"]
     assert first["cost_usd"] == 0.0
 
-    # a second run has nothing to do and changes nothing
+    # a second run has nothing to do and changes nothing: every stage but ingest (which reads its
+    # sources again, adding nothing) finds its work current and records no run
+    before = _runs(ws)
     assert main(["run", "--workspace", str(ws)]) == 0
-    capsys.readouterr()
+    assert _runs(ws) - before == Counter({"ingest": 1})
+    printed = capsys.readouterr().out
+    assert "generate: nothing new since the last run" in printed
+    assert "decontaminate: nothing new since the last run" in printed
     assert main(["status", "--json", "--workspace", str(ws)]) == 0
     assert json.loads(capsys.readouterr().out) == first
 

@@ -9,7 +9,7 @@ import pytest
 from pipeline.config import ProjectConfig
 from pipeline.embedding import model_key
 from pipeline.records import Sample
-from pipeline.stages.embed import kept_texts
+from pipeline.stages.embed import kept_texts, load_kept_embeddings
 from pipeline.stages.project import project, project_samples
 from pipeline.store import Workspace
 from pipeline.store.samples import insert_samples, kept_ids
@@ -60,12 +60,18 @@ def test_project_stage_stores_one_point_per_kept_sample(ws: Workspace) -> None:
     append_vectors(ws, key, clusters(80))
     insert_embedding_rows(ws, key, [(h, i) for i, h in enumerate(hashes)])
 
-    done = project_samples(ws, cfg=ProjectConfig(fit_sample=60))
-    assert (done.projected, done.fitted, done.skipped) == (80, 60, False)
+    done = project_samples(
+        ws, load_kept_embeddings(ws, ws.config.embed), cfg=ProjectConfig(fit_sample=60)
+    )
+    assert (done.projected, done.fitted, done.current) == (80, 60, False)
     rows = projection_rows(ws)
     assert [r[0] for r in rows] == kept_ids(ws)
     assert funnel(ws)["projected"] == 80
-    assert project_samples(ws, cfg=ProjectConfig(fit_sample=60)).skipped
+    assert project_samples(
+        ws, load_kept_embeddings(ws, ws.config.embed), cfg=ProjectConfig(fit_sample=60)
+    ).current
     assert projection_rows(ws) == rows
-    redo = project_samples(ws, cfg=ProjectConfig(fit_sample=60, seed=1))
-    assert not redo.skipped and projection_rows(ws) != rows
+    redo = project_samples(
+        ws, load_kept_embeddings(ws, ws.config.embed), cfg=ProjectConfig(fit_sample=60, seed=1)
+    )
+    assert not redo.current and projection_rows(ws) != rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline import review as rq
-from pipeline.store.reviews import Criterion, QueueRow
+from pipeline.records import CriterionAnswer, QueueRow
 
 
 def _row(
@@ -106,8 +106,8 @@ def test_progress() -> None:
 
 
 CRITERIA = (
-    Criterion("clear", True, "ok"),
-    Criterion("correct", False, "wrong"),
+    CriterionAnswer("clear", True, "ok"),
+    CriterionAnswer("correct", False, "wrong"),
 )
 
 

@@ -11,7 +11,11 @@ import pytest
 from synthetic import HOSTILE_DOC, SyntheticWorkspace, build_workspace
 
 from pipeline.store import Workspace
+from pipeline.store import instances as store_instances
+from pipeline.store import maps as store_maps
+from pipeline.store import queue as store_queue
 from pipeline.store import reviews as store
+from pipeline.store import tokens as store_tokens
 from pipeline.store.status import funnel
 
 
@@ -33,7 +37,7 @@ def _final(ws: Workspace, iid: str) -> tuple[str, str]:
 def test_reviews_append_and_the_latest_decides(synth: tuple[Workspace, SyntheticWorkspace]) -> None:
     ws, built = synth
     iid = built.instance_ids[1]
-    judge = store.judge_verdicts(ws)[iid]
+    judge = store_instances.judge_verdicts(ws)[iid]
     assert _final(ws, iid) == (judge, "judge")
     first = store.add_review(ws, iid, "ana", "reject", reason="wrong output")
     second = store.add_review(
@@ -57,7 +61,7 @@ def test_undo_appends_a_row_and_restores_the_previous_decision(
 ) -> None:
     ws, built = synth
     iid = built.instance_ids[2]
-    judge = store.judge_verdicts(ws)[iid]
+    judge = store_instances.judge_verdicts(ws)[iid]
     store.add_review(ws, iid, "ana", "reject")
     store.add_review(ws, iid, "ana", "accept")
     store.add_review(ws, iid, "ben", "reject")
@@ -72,7 +76,7 @@ def test_undo_appends_a_row_and_restores_the_previous_decision(
     assert _final(ws, iid) == (judge, "judge")
     rows = ws.db.execute("SELECT COUNT(*) FROM reviews WHERE instance_id = ?", (iid,)).fetchone()
     assert rows[0] == 6  # nothing deleted: three reviews, three undo rows
-    detail = store.instance_detail(ws, iid)
+    detail = store_queue.instance_detail(ws, iid)
     assert detail is not None and detail.latest is None
     assert len(detail.history) == 6
 
@@ -95,15 +99,15 @@ def test_instance_detail_keeps_hostile_text_verbatim(
     synth: tuple[Workspace, SyntheticWorkspace],
 ) -> None:
     ws, built = synth
-    detail = store.instance_detail(ws, built.hostile_instance)
+    detail = store_queue.instance_detail(ws, built.hostile_instance)
     assert detail is not None
-    assert detail.docstring == HOSTILE_DOC
-    assert HOSTILE_DOC in detail.code and HOSTILE_DOC in detail.instruction
-    assert [c.name for c in detail.criteria]
+    assert detail.sample is not None and detail.sample.docstring == HOSTILE_DOC
+    assert HOSTILE_DOC in detail.sample.code and HOSTILE_DOC in detail.instruction
+    assert [c.criterion for c in detail.criteria]
     assert detail.field("output") == detail.output
     with pytest.raises(KeyError):
         detail.field("code")
-    assert store.instance_detail(ws, "nope") is None
+    assert store_queue.instance_detail(ws, "nope") is None
 
 
 def test_queue_rows_and_reads(synth: tuple[Workspace, SyntheticWorkspace]) -> None:
@@ -112,7 +116,7 @@ def test_queue_rows_and_reads(synth: tuple[Workspace, SyntheticWorkspace]) -> No
     store.add_review(ws, a, "ana", "accept")
     store.add_review(ws, a, "ben", "reject")
     store.add_review(ws, b, "ana", "reject")
-    rows = {r.instance_id: r for r in store.queue_rows(ws)}
+    rows = {r.instance_id: r for r in store_queue.queue_rows(ws)}
     assert set(rows) == set(built.instance_ids)
     assert rows[a].reviewers == (("ana", "accept"), ("ben", "reject"))
     assert rows[a].human_verdict == "reject" and rows[b].human_verdict == "reject"
@@ -121,40 +125,48 @@ def test_queue_rows_and_reads(synth: tuple[Workspace, SyntheticWorkspace]) -> No
         r[0] for r in ws.db.execute("SELECT DISTINCT instance_id FROM judgments WHERE passed = 0")
     }
     assert {i for i, r in rows.items() if r.failed} == failed
-    assert store.reviewed_instance_ids(ws) == {a, b}
+    assert store_queue.reviewed_instance_ids(ws) == {a, b}
     assert funnel(ws)["reviewed"] == 2
-    tasks, criteria = store.queue_facets(ws)
+    tasks, criteria = store_queue.queue_facets(ws)
     assert tasks and "instruction_clear" in criteria
-    seqs = [r.seq for r in store.queue_rows(ws)]
+    seqs = [r.seq for r in store_queue.queue_rows(ws)]
     assert seqs == sorted(seqs)
 
 
 def test_change_tokens_move_with_reviews_only(synth: tuple[Workspace, SyntheticWorkspace]) -> None:
     ws, built = synth
-    data, human = store.change_tokens(ws)
+    data, human = store_tokens.change_tokens(ws)
     store.add_review(ws, built.instance_ids[0], "ana", "accept")
-    data2, human2 = store.change_tokens(ws)
+    data2, human2 = store_tokens.change_tokens(ws)
     assert data2 == data and human2 != human
     ws.set_metric("coverage", {"k": []})
-    assert store.change_tokens(ws)[0] != data
+    assert store_tokens.change_tokens(ws)[0] != data
 
 
 def test_map_reads(synth: tuple[Workspace, SyntheticWorkspace]) -> None:
     ws, built = synth
-    labels = store.sample_labels(ws)
+    labels = store_maps.sample_labels(ws)
     kept = {r[0] for r in ws.db.execute("SELECT id FROM samples WHERE dropped_by IS NULL")}
     assert set(labels) == kept
     with_instance = [s for s in built.coreset_ids if labels[s].task is not None]
     assert with_instance
-    verdicts = store.sample_verdicts(ws)
+    verdicts = store_maps.sample_verdicts(ws)
     assert set(verdicts) == set(with_instance)
     first = with_instance[1]
-    iid = store.instance_ids_of_samples(ws, [first])[0]
+    iid = store_maps.instance_ids_of_samples(ws, [first])[0]
     flipped = "reject" if verdicts[first] == "accept" else "accept"
     store.add_review(ws, iid, "ana", flipped)
-    assert store.sample_verdicts(ws)[first] == flipped
-    briefs = store.instances_of_samples(ws, built.coreset_ids[:5])
+    assert store_maps.sample_verdicts(ws)[first] == flipped
+    briefs = store_maps.instances_of_samples(ws, built.coreset_ids[:5])
+    of_five = [
+        r[0]
+        for r in ws.db.execute(
+            "SELECT id FROM instances WHERE sample_id IN (?, ?, ?, ?, ?) ORDER BY id",
+            built.coreset_ids[:5],
+        )
+    ]
+    assert of_five and sorted(b.id for b in briefs) == of_five
     assert {b.sample_id for b in briefs} <= set(built.coreset_ids[:5])
-    ids = store.instance_ids_of_samples(ws, built.coreset_ids)
+    ids = store_maps.instance_ids_of_samples(ws, built.coreset_ids)
     assert set(ids) == set(built.instance_ids)
-    assert store.instance_ids_of_samples(ws, []) == []
+    assert store_maps.instance_ids_of_samples(ws, []) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,10 +15,17 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.metrics import pairwise_distances
 
-from pipeline import kcenter_greedy
+from pipeline.config import SelectConfig
 from pipeline.records import Sample
-from pipeline.stages.embed import kept_texts
-from pipeline.stages.select import _kcenter_torch, _resolve_device, resolve_k, select_coreset
+from pipeline.stages.embed import kept_texts, load_kept_embeddings
+from pipeline.stages.select import (
+    SelectResult,
+    _kcenter_torch,
+    _resolve_device,
+    kcenter_greedy,
+    resolve_k,
+    select_coreset,
+)
 from pipeline.store import Workspace
 from pipeline.store.samples import insert_samples, set_dropped
 from pipeline.store.status import funnel
@@ -60,6 +68,14 @@ def test_exact_picks_equal_textbook_on_random_float64(
     got = kcenter_greedy(x, k, first=first, exact=True, block_rows=block_rows, device="cpu")
     assert got.indices.tolist() == picks
     np.testing.assert_allclose(got.radii, radii, atol=1e-7)
+
+
+def _select(ws: Workspace, **overrides: Any) -> SelectResult:
+    """The select stage over the workspace's embeddings with `[select]` defaults overridden."""
+    if "fraction" in overrides:
+        overrides["k"] = 0
+    kept = load_kept_embeddings(ws, ws.config.embed)
+    return select_coreset(ws, kept, cfg=replace(SelectConfig(), **overrides))
 
 
 def test_fast_float32_picks_equal_textbook_on_random_unit_vectors() -> None:
@@ -167,19 +183,24 @@ def test_bad_arguments() -> None:
         kcenter_greedy(np.ones(3), 1)
 
 
-def test_gpu_path_is_chosen_only_when_cuda_is_available(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_device_follows_this_machine() -> None:
+    # no patching: on a machine without CUDA "auto" is the CPU and "cuda" is refused; with one,
+    # "auto" takes it (the device check runs this same test on a GPU machine)
     import torch
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert _resolve_device("auto") == "cpu"
     assert _resolve_device("cpu") == "cpu"
-    with pytest.raises(ValueError, match="no CUDA"):
-        _resolve_device("cuda")
+    if torch.cuda.is_available():
+        assert _resolve_device("auto") == "cuda"
+        assert _resolve_device("cuda") == "cuda"
+    else:
+        assert _resolve_device("auto") == "cpu"
+        with pytest.raises(ValueError, match="no CUDA"):
+            _resolve_device("cuda")
+    with pytest.raises(ValueError):
+        _resolve_device("tpu")
     x = unit(np.random.default_rng(0), 50, 4)
-    assert len(kcenter_greedy(x, 5).indices) == 5  # auto ran on the CPU
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert _resolve_device("auto") == "cuda"
-    assert _resolve_device("cpu") == "cpu"
+    picks, _ = textbook(x, 5, 0)
+    assert kcenter_greedy(x, 5, first=0).indices.tolist() == picks  # "auto", either device
 
 
 def test_torch_path_equals_textbook() -> None:
@@ -226,48 +247,48 @@ def fill(ws: Workspace, n: int, d: int = 8, seed: int = 0) -> None:
 
 def test_select_stage_stores_picks_and_is_idempotent(ws: Workspace) -> None:
     fill(ws, 120)
-    result = select_coreset(ws, k=10, seed=3)
-    assert (result.size, result.added, result.kept, result.skipped) == (10, 10, 120, False)
+    result = _select(ws, k=10, seed=3)
+    assert (result.size, result.added, result.kept, result.current) == (10, 10, 120, False)
     rows = coreset_rows(ws)
     assert [r[0] for r in rows] == list(range(10))
     assert all(a[2] >= b[2] for a, b in itertools.pairwise(rows))
     assert rows[-1][2] == pytest.approx(result.radius)
     assert funnel(ws)["coreset"] == 10
     runs = len(ws.last_runs())
-    again = select_coreset(ws, k=10, seed=3)
-    assert again.skipped and coreset_rows(ws) == rows
+    again = _select(ws, k=10, seed=3)
+    assert again.current and coreset_rows(ws) == rows
     assert len(ws.db.execute("SELECT * FROM runs WHERE stage='select'").fetchall()) == 1
     assert len(ws.last_runs()) == runs
     # another seed starts elsewhere; the same seed gives the same picks
-    other = select_coreset(ws, k=10, seed=4)
-    assert not other.skipped and coreset_rows(ws)[0][1] != rows[0][1]
-    select_coreset(ws, k=10, seed=3)
+    other = _select(ws, k=10, seed=4)
+    assert not other.current and coreset_rows(ws)[0][1] != rows[0][1]
+    _select(ws, k=10, seed=3)
     assert coreset_rows(ws) == rows
 
 
 def test_select_extend_keeps_earlier_picks(ws: Workspace) -> None:
     fill(ws, 200)
-    select_coreset(ws, k=15, seed=1)
+    _select(ws, k=15, seed=1)
     before = coreset_rows(ws)
-    grown = select_coreset(ws, k=40, extend=True)
+    grown = _select(ws, k=40, extend=True)
     after = coreset_rows(ws)
     assert grown.added == 25 and len(after) == 40
     assert [r[1] for r in after[:15]] == [r[1] for r in before]
     # growing in two steps equals selecting 40 at once
-    select_coreset(ws, k=40, seed=1)
+    _select(ws, k=40, seed=1)
     assert [r[1] for r in coreset_rows(ws)] == [r[1] for r in after]
-    assert select_coreset(ws, k=30, extend=True).skipped  # nothing to add
+    assert _select(ws, k=30, extend=True).current  # nothing to add
 
 
 def test_select_fraction_and_config_default(ws: Workspace) -> None:
     fill(ws, 80)
-    assert select_coreset(ws, fraction=0.25).size == 20
-    assert select_coreset(ws).size == 80  # select.k = 1000 > 80 kept: all of them
+    assert _select(ws, fraction=0.25).size == 20
+    assert _select(ws).size == 80  # select.k = 1000 > 80 kept: all of them
 
 
 def test_select_coverage_metric(ws: Workspace) -> None:
     fill(ws, 300, d=6)
-    select_coreset(ws, k=30)
+    _select(ws, k=30)
     cov = ws.get_metric("coverage")
     assert cov["size"] == 30 and cov["n"] == 300
     assert cov["k"][0] == 1 and cov["k"][-1] == 30
@@ -286,6 +307,6 @@ def test_select_needs_embeddings(ws: Workspace) -> None:
     new = Sample("tree", "python", "r", "new.py", "g", 1, "", "def g(): pass", "")
     insert_samples(ws, [new])
     with pytest.raises(EmbeddingsMissing, match="1 of 21"):
-        select_coreset(ws, k=5)
+        _select(ws, k=5)
     set_dropped(ws, {new.id: "too_short"})  # a dropped sample needs no vector
-    assert select_coreset(ws, k=5).size == 5
+    assert _select(ws, k=5).size == 5

@@ -163,7 +163,7 @@ def test_hugging_face_missing_fields_name_its_fields(tmp_path: Path) -> None:
 def test_bad_files(tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_bytes(b"")
     (tmp_path / "blank.jsonl").write_bytes(b"\n\n")
-    (tmp_path / "image.jsonl").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "image.jsonl").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
     (tmp_path / "nodata").mkdir()
     (tmp_path / "nodata" / "readme.md").write_text("nothing\n")
     data = gzip.compress(jsonl([original(i) for i in range(2000)]))
@@ -176,7 +176,8 @@ def test_bad_files(tmp_path: Path) -> None:
     assert messages[:5] == [
         f"{tmp_path}/empty.jsonl: empty file",
         f"{tmp_path}/blank.jsonl: empty file",
-        f"{tmp_path}/image.jsonl: binary file (NUL bytes), skipped",
+        f"{tmp_path}/image.jsonl: not a JSON Lines file: the first 20 lines are unreadable "
+        "(line 1: not UTF-8 (byte 0x89 at column 1)); skipped",
         f"{tmp_path}/nodata: no .jsonl, .jsonl.gz or .parquet files here",
         f"{tmp_path}/missing.jsonl: no such file or folder",
     ]

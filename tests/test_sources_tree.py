@@ -302,7 +302,7 @@ def test_bad_input_is_reported_with_file_and_line_and_good_files_kept(
     samples, tally = collect(iter_tree(paths))
     messages = [p.message for p in tally.problems]
     assert messages == [
-        f"{project}/bad/blob.js: binary file (NUL bytes), skipped",
+        f"{project}/bad/blob.js:1: binary file (a NUL byte), skipped",
         f"{project}/bad/broken.js:4: syntax error; documented functions outside it kept: 1",
         f"{project}/bad/latin.py:2: not UTF-8 (byte 0xe9 at column 11), file skipped",
         f"{project}/bad/syntax.py:5: syntax error: '(' was never closed",

@@ -69,3 +69,34 @@ def test_funnel_of_empty_workspace(ws: Workspace) -> None:
     f = funnel(ws)
     assert f["ingested"] == 0 and f["coreset"] == 0 and f["accepted"] == 0
     assert f["schema_version"] == SCHEMA_VERSION
+
+
+def test_stage_is_current_only_for_the_same_settings_and_inputs(ws: Workspace) -> None:
+    from pipeline.config import FilterConfig
+
+    def runs() -> int:
+        return int(ws.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    cfg = FilterConfig()
+    with ws.stage("filter", cfg, ["a", "b"]) as run:
+        assert not run.current
+        run.counts["kept"] = 2
+    assert ws.last_runs()[-1]["counts"] == {"kept": 2} and runs() == 1
+    with ws.stage("filter", cfg, ["a", "b"]) as run:
+        assert run.current
+    assert runs() == 1  # current: nothing recorded
+    with ws.stage("filter", cfg, ["a", "b"], force=True) as run:
+        assert not run.current
+    with ws.stage("filter", FilterConfig(min_chars=1), ["a", "b"]) as run:
+        assert not run.current
+        run.complete = False  # stopped early: the next run must not call it current
+    with ws.stage("filter", FilterConfig(min_chars=1), ["a", "b"]) as run:
+        assert not run.current
+    with ws.stage("filter", FilterConfig(min_chars=1), ["a", "b", "c"]) as run:
+        assert not run.current
+    with pytest.raises(RuntimeError), ws.stage("filter", cfg, ["x"]):
+        raise RuntimeError("boom")
+    assert ws.last_runs()[-1]["status"] == "failed"
+    with ws.stage("filter", cfg, ["x"]) as run:
+        assert not run.current  # a failed run stored no state
+    assert runs() == 7

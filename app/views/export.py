@@ -7,13 +7,13 @@ from typing import Any
 import streamlit as st
 
 from app import data
-from pipeline.stages.export import FORMATS, ExportFilters, build_export
+from pipeline.records import VERDICTS, ExportFilters, ExportFormat, Verdict
+from pipeline.stages.export import FORMATS
 
 ANY = "any"
 RESULT_KEY = "export_result"  # (filters fingerprint, Export)
 
-ws = data.workspace()
-token = data.tokens(ws)
+token = data.tokens()
 f = data.funnel()
 tasks, _ = data.facets()
 languages = sorted((f.get("by_language") or {}).keys())
@@ -43,9 +43,9 @@ with st.container(border=True, key="export_form"):
     )
     verdicts = row2[1].pills(
         "Final verdicts",
-        ["accept", "reject"],
+        list(VERDICTS),
         selection_mode="multi",
-        default=["accept"],
+        default=[Verdict.ACCEPT.value],
         key="ex_verdicts",
         help="Take rejected instances too, for example as negative examples.",
     )
@@ -57,7 +57,7 @@ with st.container(border=True, key="export_form"):
     fmt = st.segmented_control(
         "Format",
         list(FORMATS),
-        default="alpaca",
+        default=ExportFormat.ALPACA.value,
         required=True,
         key="ex_format",
         help="alpaca: instruction/input/output (what WaveCoder trained on); messages: chat "
@@ -70,13 +70,13 @@ filters = ExportFilters(
     verdict_source=None if source == ANY else str(source),
     reviewers=list(sel_reviewers) or None,
     include_flagged=bool(include_flagged),
-    verdicts=tuple(verdicts or ("accept",)),
+    verdicts=tuple(verdicts or (Verdict.ACCEPT.value,)),
 )
 fingerprint = repr((filters.as_dict(), fmt, token))
 result: Any = st.session_state.get(RESULT_KEY)
 if result is None or result[0] != fingerprint:
     with st.spinner("Building the export…"):
-        export = build_export(ws, str(fmt), filters)
+        export = data.export(ExportFormat(str(fmt)), filters)
     st.session_state[RESULT_KEY] = (fingerprint, export)
 else:
     export = result[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Any, Literal
+from typing import Any
 
 import streamlit as st
 
@@ -12,10 +12,8 @@ from app import data, figures, state
 from app.review_parts import code_block, docstring_shown_in
 from app.text import plain, short
 from pipeline.mapsel import picked_ids, select_points, selection_is_empty
-from pipeline.store import reviews as store_reviews
-from pipeline.store.samples import get_samples
+from pipeline.records import VERDICT_BADGE
 
-VERDICT_BADGE: dict[str, Literal["green", "red", "gray"]] = {"accept": "green", "reject": "red"}
 SEL_KEY = "map_selection"  # {"box": [...], "lasso": [...], "points": [{"customdata": id}]}
 OPEN_KEY = "map_open"  # the sample id shown in detail
 GEN_KEY = "map_chart_gen"  # bumped to remount the chart (clears the browser's selection)
@@ -26,7 +24,7 @@ COLOURS = {
     "distance": "distance to the coreset",
 }
 
-ws = data.workspace()
+data.workspace()  # stops the page with a message when no workspace is open
 st.session_state.setdefault(SEL_KEY, {})
 st.session_state.setdefault(GEN_KEY, 0)
 chart_key = f"map_chart_{st.session_state[GEN_KEY]}"
@@ -124,7 +122,7 @@ selected = frame[mask]
 
 with side_col:
     open_id = st.session_state.get(OPEN_KEY)
-    sample = get_samples(ws, [open_id]).get(open_id) if open_id else None
+    sample = data.sample(open_id) if open_id else None
     if sample is not None:
         with st.container(border=True, key="map_sample"):
             st.markdown(f"**{plain(sample.func_name)}** · {plain(sample.language)}")
@@ -132,7 +130,7 @@ with side_col:
             code_block(sample.code, sample.language.lower(), 12)
             if not docstring_shown_in(sample.docstring, sample.code):
                 st.text(sample.docstring)
-            instances = store_reviews.instances_of_samples(ws, [sample.id])
+            instances = data.instances_of_sample(sample.id)
             if not instances:
                 st.caption("No instance generated from this sample.")
             for inst in instances:
@@ -162,7 +160,7 @@ with side_col:
                 disabled=n_inst == 0,
                 key="map_review_matches",
             ):
-                ids = store_reviews.instance_ids_of_samples(ws, hit["id"].tolist())
+                ids = data.instance_ids_of_samples(hit["id"].tolist())
                 st.session_state[state.REVIEW_IDS] = ids
                 st.session_state[state.REVIEW_IDS_LABEL] = f"search for {query.strip()!r}"
                 st.switch_page("views/review.py")
@@ -188,7 +186,7 @@ with side_col:
             disabled=with_instances == 0,
             key="map_review",
         ):
-            ids = store_reviews.instance_ids_of_samples(ws, selected["id"].tolist())
+            ids = data.instance_ids_of_samples(selected["id"].tolist())
             st.session_state[state.REVIEW_IDS] = ids
             st.session_state[state.REVIEW_IDS_LABEL] = f"map selection of {len(selected):,} samples"
             st.switch_page("views/review.py")

@@ -6,9 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import data
+from app import data, figures
+from pipeline.records import VERDICTS
 
-ws = data.workspace()
 f = data.funnel()
 
 st.title("Overview", anchor=False)
@@ -77,7 +77,10 @@ with st.container(border=True):
                 x=alt.X("sum(count):Q", title=None),
                 color=alt.Color(
                     "verdict:N",
-                    scale=alt.Scale(domain=["accept", "reject"], range=["#3d9970", "#c44569"]),
+                    scale=alt.Scale(
+                        domain=list(VERDICTS),
+                        range=[figures.VERDICT_COLOURS[v] for v in VERDICTS],
+                    ),
                     legend=alt.Legend(orient="bottom", title=None),
                 ),
                 order=alt.Order("verdict:N"),
@@ -98,7 +101,7 @@ with left, st.container(border=True, height="stretch"):
     st.caption(f"{f.get('llm_calls', 0):,} model calls answered.")
 with right, st.container(border=True, height="stretch"):
     st.subheader("Stage timings", anchor=False)
-    runs = data.runs_frame(ws.last_runs())
+    runs = data.runs()
     if runs.empty:
         st.info("No stage has run yet.", icon=":material/schedule:")
     else:

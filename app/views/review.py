@@ -9,7 +9,7 @@ decision of the session wherever the queue stands; U again undoes the one before
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -25,9 +25,15 @@ from app.review_parts import (
 )
 from app.text import plain
 from pipeline import review as rq
-from pipeline.store import drafts as store_drafts
-from pipeline.store import reviews as store
-from pipeline.store.flags import clear_flag, clearances_for, flags_for
+from pipeline.records import (
+    EDITABLE_FIELDS,
+    VERDICT_BADGE,
+    VERDICTS,
+    Instance,
+    InstanceStatus,
+    Task,
+    Verdict,
+)
 
 QUEUE_KEY = "review_queue"  # {"key": filter fingerprint, "ids": [...], "cursor": int}
 PIN_KEY = "review_pinned"  # an instance opened by link that is not in the queue
@@ -35,10 +41,8 @@ URL_KEY = "review_url_id"  # the id this session last wrote to the URL
 FLASH_KEY = "review_flash"
 IDS_KEY, IDS_LABEL_KEY = state.REVIEW_IDS, state.REVIEW_IDS_LABEL  # a selection from the map
 FLAG_ANY, FLAG_ONLY, FLAG_NONE = "all", "flagged", "not flagged"
-VERDICT_BADGE: dict[str, Literal["green", "red", "gray"]] = {"accept": "green", "reject": "red"}
-REPAIR = "code_repair"
 
-ws = data.workspace()
+data.workspace()  # stops the page with a message when no workspace is open
 tasks, criteria_names = data.facets()
 me = data.reviewer()
 st.session_state.setdefault(state.UNDO_STACK, [])
@@ -54,7 +58,7 @@ with st.sidebar:
     f_tasks = st.multiselect("Task", tasks, key="rv_tasks", persist_state="session")
     f_judge = st.pills(
         "Judge verdict",
-        ["accept", "reject", rq.NOT_JUDGED],
+        [*VERDICTS, rq.NOT_JUDGED],
         selection_mode="multi",
         key="rv_judge",
         persist_state="session",
@@ -144,7 +148,7 @@ def _forget(iid: str) -> None:
         del st.session_state[key]
 
 
-def _view(detail: store.InstanceDetail) -> tuple[dict[str, bool], dict[str, str], str]:
+def _view(detail: Instance) -> tuple[dict[str, bool], dict[str, str], str]:
     """The reviewer's flips and edits (what a decision would record) and reason, from the
     widgets' state."""
     iid = detail.id
@@ -152,10 +156,10 @@ def _view(detail: store.InstanceDetail) -> tuple[dict[str, bool], dict[str, str]
     carried_flips = latest.flips if latest else {}
     carried_edits = latest.edits if latest else {}
     view = {
-        c.name: bool(st.session_state.get(_k("flip", iid, c.name), carried_flips.get(c.name, c.passed)))
+        c.criterion: bool(st.session_state.get(_k("flip", iid, c.criterion), carried_flips.get(c.criterion, c.passed)))
         for c in detail.criteria
     }  # fmt: skip
-    original = {name: detail.field(name) for name in store.EDITABLE_FIELDS}
+    original = {name: detail.field(name) for name in EDITABLE_FIELDS}
     edited = {
         name: str(st.session_state.get(_k("edit", iid, name), carried_edits.get(name, text)))
         for name, text in original.items()
@@ -174,34 +178,31 @@ def _save_draft(iid: str) -> None:
     flips, edits, reason = _view(detail)
     latest = detail.latest
     in_force = (latest.flips, latest.edits) if latest else ({}, {})
-    w = data.workspace()
     if (flips, edits) == in_force and not reason:
-        store_drafts.discard_draft(w, iid, who)
+        data.discard_draft(iid, who)
     else:
-        store_drafts.save_draft(w, iid, who, flips=flips, edits=edits, reason=reason)
+        data.save_draft(iid, who, flips=flips, edits=edits, reason=reason)
 
 
 def _discard_draft(iid: str) -> None:
-    store_drafts.discard_draft(data.workspace(), iid, data.reviewer())
+    data.discard_draft(iid, data.reviewer())
     _forget(iid)
     st.session_state[FLASH_KEY] = ("Draft discarded", ":material/delete:")
 
 
-def _decide(iid: str, verdict: str) -> None:
+def _decide(iid: str, verdict: Verdict) -> None:
     who = data.reviewer()
     if not who:
         st.session_state[FLASH_KEY] = ("Type your name in the sidebar first.", ":material/person:")
         return
     detail = data.instance(iid)
-    if detail is None or detail.status != "ok":
+    if detail is None or detail.status != InstanceStatus.OK:
         return
     flips, edits, reason = _view(detail)
-    w = data.workspace()
-    store.add_review(w, iid, who, verdict, flips=flips, edits=edits, reason=reason)
-    store_drafts.discard_draft(w, iid, who)
+    data.decide(iid, who, verdict, flips=flips, edits=edits, reason=reason)
     st.session_state[state.UNDO_STACK].append({"id": iid, "verdict": verdict, "who": who})
     _forget(iid)
-    icon = ":material/check:" if verdict == "accept" else ":material/close:"
+    icon = ":material/check:" if verdict == Verdict.ACCEPT else ":material/close:"
     st.session_state[FLASH_KEY] = (f"{verdict.capitalize()}ed {iid}", icon)
     _move(+1)
 
@@ -223,7 +224,7 @@ def _undo() -> None:
         st.session_state[FLASH_KEY] = ("Nothing of yours to undo", ":material/undo:")
         return
     iid = entry["id"]
-    done = store.undo_review(data.workspace(), iid, who)
+    done = data.undo(iid, who)
     message = f"Undid your {entry['verdict']} of {iid}" if done else f"{iid}: already undone"
     st.session_state[FLASH_KEY] = (message, ":material/undo:")
     _forget(iid)
@@ -279,18 +280,24 @@ if detail is None:
         st.info("No instance matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 iid = detail.id
+sample = detail.sample
+if sample is None:  # cannot happen: an instance references its sample
+    st.error(f"instance {iid} has no source sample")
+    st.stop()
 st.query_params[state.QUERY_INSTANCE] = iid
 st.session_state[URL_KEY] = iid
 latest = detail.latest
-decidable = detail.status == "ok"
+decidable = detail.status == InstanceStatus.OK
 draft = data.draft(iid, me)
 
 # the widgets start from: the reviewer's draft, else the decision in force, else the judge
 base_flips = draft.flips if draft else (latest.flips if latest else {})
 base_edits = draft.edits if draft else (latest.edits if latest else {})
 for c in detail.criteria:
-    st.session_state.setdefault(_k("flip", iid, c.name), bool(base_flips.get(c.name, c.passed)))
-for name in store.EDITABLE_FIELDS:
+    st.session_state.setdefault(
+        _k("flip", iid, c.criterion), bool(base_flips.get(c.criterion, c.passed))
+    )
+for name in EDITABLE_FIELDS:
     st.session_state.setdefault(_k("edit", iid, name), base_edits.get(name, detail.field(name)))
 st.session_state.setdefault(_k("reason", iid), draft.reason if draft else "")
 my_stack = _my_undo_stack()
@@ -320,20 +327,19 @@ with st.container(horizontal=True, vertical_alignment="center", key="rv_toolbar"
               else "Nothing of yours to undo in this session"),
     )  # fmt: skip
     st.button(
-        "Reject", icon=":material/close:", shortcut="X", on_click=_decide, args=(iid, "reject"),
+        "Reject", icon=":material/close:", shortcut="X", on_click=_decide, args=(iid, Verdict.REJECT),
         disabled=not (me and decidable), key="rv_reject",
     )  # fmt: skip
     st.button(
-        "Accept", icon=":material/check:", shortcut="A", on_click=_decide, args=(iid, "accept"),
+        "Accept", icon=":material/check:", shortcut="A", on_click=_decide, args=(iid, Verdict.ACCEPT),
         type="primary", disabled=not (me and decidable), key="rv_accept",
     )  # fmt: skip
 
-flags = flags_for(ws, iid)
-cleared = clearances_for(ws, iid) if flags else []
+flags, cleared = data.flags(iid)
 with st.container(horizontal=True, vertical_alignment="center", key="rv_badges"):
     st.badge(detail.task.removeprefix("code_"), color="blue")
     st.badge(detail.language, color="gray")
-    jv = detail.judge_verdict
+    jv = detail.judgment.verdict if detail.judgment else None
     st.badge(f"judge: {jv or 'not judged'}", color=VERDICT_BADGE.get(jv or "", "gray"))
     if latest is not None:
         st.badge(
@@ -363,11 +369,10 @@ with st.container(horizontal=True, vertical_alignment="center", key="rv_badges")
     st.caption(plain(f"{detail.provider} · {detail.model} · {iid}"))
 
 if not decidable:
-    why = data.instance_state(iid)
     st.warning(
         plain(
             f"This instance was {detail.status}, not generated: "
-            f"{(why[1] if why else '') or 'no reason recorded'}. "
+            f"{detail.error or 'no reason recorded'}. "
             "It is not in the review queue and cannot be accepted."
         ),
         icon=":material/block:",
@@ -407,7 +412,7 @@ if flags:
                 )
                 if st.form_submit_button("Clear flag", icon=":material/flag:", disabled=not me):
                     try:
-                        clear_flag(ws, iid, me, why_clear)
+                        data.clear_flag(iid, me, why_clear)
                     except ValueError as e:
                         st.error(str(e))
                     else:
@@ -416,48 +421,48 @@ if flags:
 gen_col, judge_col = st.columns([3, 2], gap="medium")
 code_lang = (detail.target_language or detail.language).lower()
 shown = {
-    name: str(st.session_state[_k("edit", iid, name)]) for name in store.EDITABLE_FIELDS
+    name: str(st.session_state[_k("edit", iid, name)]) for name in EDITABLE_FIELDS
 }  # what the reviewer's decision would export
 with gen_col:
     tab_instance, tab_source, tab_edit = st.tabs(["Instance", "Source", "Edit fields"])
     with tab_instance:
-        edited = [n for n in store.EDITABLE_FIELDS if shown[n] != detail.field(n)]
+        edited = [n for n in EDITABLE_FIELDS if shown[n] != detail.field(n)]
         st.caption("Instruction" + (" (edited)" if "instruction" in edited else ""))
         with st.container(border=True, key="rv_instruction"):
             st.text(shown["instruction"] or "(empty)")
-        if detail.task == REPAIR:
+        if detail.task == Task.REPAIR:
             with st.container(key="rv_input", gap="xsmall"):
                 st.caption("Input: the buggy code, as a diff from the source")
-                diff_block(detail.code, shown["input"], "source", "input", CODE_LINES["input"])
+                diff_block(sample.code, shown["input"], "source", "input", CODE_LINES["input"])
             with st.container(key="rv_output", gap="xsmall"):
                 st.caption("Output: the fix, as a diff from the input")
                 diff_block(shown["input"], shown["output"], "input", "output", CODE_LINES["output"])
         else:
             with st.container(key="rv_input", gap="xsmall"):
                 st.caption("Input" + (" (edited)" if "input" in edited else ""))
-                in_lang = None if detail.task == "code_generation" else detail.language.lower()
+                in_lang = None if detail.task == Task.GENERATION else detail.language.lower()
                 code_block(shown["input"], in_lang, CODE_LINES["input"])
             with st.container(key="rv_output", gap="xsmall"):
                 st.caption("Output" + (" (edited)" if "output" in edited else ""))
-                if detail.task == "code_summarization":
+                if detail.task == Task.SUMMARIZATION:
                     with st.container(border=True):
                         st.text(shown["output"] or "(empty)")
                 else:
                     code_block(shown["output"], code_lang, CODE_LINES["output"])
     with tab_source:
-        st.caption(plain(f"{detail.func_name} · {detail.repo} {detail.path}:{detail.line}"))
-        code_block(detail.code, detail.language.lower(), CODE_LINES["source"])
-        if not docstring_shown_in(detail.docstring, detail.code):
+        st.caption(plain(f"{sample.func_name} · {sample.repo} {sample.path}:{sample.line}"))
+        code_block(sample.code, detail.language.lower(), CODE_LINES["source"])
+        if not docstring_shown_in(sample.docstring, sample.code):
             st.caption("Docstring")
-            st.text(detail.docstring)
-        if detail.task == REPAIR:
+            st.text(sample.docstring)
+        if detail.task == Task.REPAIR:
             st.caption("Input (the buggy code) in full")
             code_block(shown["input"], detail.language.lower(), CODE_LINES["source"])
             st.caption("Output (the fix) in full")
             code_block(shown["output"], code_lang, CODE_LINES["source"])
     with tab_edit:
         st.caption("Edits are kept as a draft and saved with your next accept or reject.")
-        for name in store.EDITABLE_FIELDS:
+        for name in EDITABLE_FIELDS:
             st.text_area(
                 name.capitalize(), key=_k("edit", iid, name), on_change=_save_draft,
                 args=(iid,), height=120 if name != "instruction" else 80,
@@ -465,23 +470,27 @@ with gen_col:
             )  # fmt: skip
 
 with judge_col:
-    view = {c.name: bool(st.session_state[_k("flip", iid, c.name)]) for c in detail.criteria}
+    view = {
+        c.criterion: bool(st.session_state[_k("flip", iid, c.criterion)]) for c in detail.criteria
+    }
     # grouped by the judge's answer, so a card stays where it is when the reviewer flips it
     failed = [c for c in ordered_criteria(detail.criteria, {}) if not c.passed]
     passed = [c for c in ordered_criteria(detail.criteria, {}) if c.passed]
     st.caption(
         f"Judge: {len(failed)} failed, {len(passed)} passed"
-        + (f" · {detail.judge_model}" if detail.judge_model else "")
+        + (f" · {detail.judgment.model}" if detail.judgment and detail.judgment.model else "")
         + " · flip a criterion you disagree with"
     )
     if not detail.criteria:
         st.info("Not judged yet.", icon=":material/gavel:")
     for n, c in enumerate(failed):
-        criterion_card(c, _k("flip", iid, c.name), lambda: _save_draft(iid), f"rv_fail_{n}")
+        criterion_card(c, _k("flip", iid, c.criterion), lambda: _save_draft(iid), f"rv_fail_{n}")
     if passed:
         with st.expander(f"Passed ({len(passed)})", icon=":material/check_circle:"):
             for n, c in enumerate(passed):
-                criterion_card(c, _k("flip", iid, c.name), lambda: _save_draft(iid), f"rv_pass_{n}")
+                criterion_card(
+                    c, _k("flip", iid, c.criterion), lambda: _save_draft(iid), f"rv_pass_{n}"
+                )
     flips = rq.changed_flips(detail.criteria, view)
     if flips:
         computed = rq.criteria_verdict(detail.criteria, flips)

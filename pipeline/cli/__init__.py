@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wavecurate",
         description="Curate LLM-generated code instruction data (the WaveCoder pipeline).",
     )
-    from pipeline import __version__
+    from pipeline.version import __version__
 
     parser.add_argument("--version", action="version", version=f"wavecurate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline.progress import Bar
 from pipeline.store import Workspace, WorkspaceError
 
 
@@ -50,3 +51,9 @@ def progress(iterable: Any = None, **kwargs: Any) -> Any:
     kwargs.setdefault("dynamic_ncols", True)
     kwargs.setdefault("mininterval", 0.5)
     return tqdm(iterable, **kwargs)
+
+
+def tqdm_progress(*, total: int | None, desc: str, unit: str) -> Bar:
+    """The CLI's `Progress`: a tqdm bar on stderr (off when stderr is not a terminal)."""
+    bar: Bar = progress(total=total, desc=desc, unit=unit)
+    return bar

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json
+from pipeline.config import Config
+from pipeline.store.status import funnel
 
-# The stages `wavecurate run` runs after ingestion, in order: (command, extra args).
-RUN_STAGES: list[tuple[str, list[str]]] = [
-    ("filter", []),
-    ("embed", []),
-    ("select", []),
-    ("project", []),
-    ("generate", []),
-    ("judge", []),
-    ("decontaminate", []),
-]
+# what `run --until` accepts: the stages of `pipeline.cli.steps.STAGES` (kept here so that
+# `--help` stays free of the stages' imports)
+RUN_STAGES = (
+    "ingest",
+    "filter",
+    "embed",
+    "select",
+    "project",
+    "generate",
+    "judge",
+    "decontaminate",
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -38,7 +43,7 @@ def add_parser(sub: Any) -> None:
 
     p = sub.add_parser("run", help="run every stage in order, resumably (ingest .. decontaminate)")
     add_workspace_arg(p)
-    p.add_argument("--until", choices=[s for s, _ in RUN_STAGES], help="stop after this stage")
+    p.add_argument("--until", choices=RUN_STAGES, help="stop after this stage")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="print the funnel: what each stage kept, made and cost")
@@ -66,64 +71,30 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_filter(args: argparse.Namespace) -> int:
-    from pipeline.config import ConfigError
-    from pipeline.stages.filter import filter_samples
+    from pipeline.cli.steps import run_one
 
-    ws = open_workspace(args)
-    try:
-        cfg = ws.config.filter
-        started = time.perf_counter()
-        result = filter_samples(ws, cfg, force=args.force)
-    except (ConfigError, ValueError) as e:
-        return fail(str(e))
-    seconds = time.perf_counter() - started
-    if result.skipped:
-        print(f"filter: nothing changed since the last run ({result.kept:,} kept)")
-        return 0
-    total = len(result.decisions)
-    print(f"filter: {total:,} samples, {result.kept:,} kept in {seconds:.1f} s")
-    for rule, n in result.dropped().items():
-        print(f"  dropped {rule:<16} {n:>8,}")
-    return 0
+    def configure(cfg: Config) -> Config:
+        return dataclasses.replace(cfg, filter=dataclasses.replace(cfg.filter, force=args.force))
 
-
-def _ingest_commands(ws_dir: Path, sources: Any) -> list[list[str]]:
-    cmds: list[list[str]] = []
-    if sources.stdlib:
-        cmds.append(["ingest", "stdlib"])
-    if sources.trees:
-        cmds.append(["ingest", "tree", *sources.trees])
-    if sources.codesearchnet:
-        cmds.append(["ingest", "codesearchnet", *sources.codesearchnet])
-    return [[*c, "--workspace", str(ws_dir)] for c in cmds]
+    return run_one(open_workspace(args), "filter", configure)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.cli import main
+    from pipeline.cli.steps import STAGES, Resources, run_steps
 
-    ws = open_workspace(args, create=True)
-    sources = ws.config.sources
-    ws.close()
-    steps = _ingest_commands(args.workspace, sources)
-    for stage, extra in RUN_STAGES:
-        steps.append([stage, *extra, "--workspace", str(args.workspace)])
-        if stage == args.until:
-            break
+    names = [name for name, _ in STAGES]
+    steps = STAGES[: names.index(args.until) + 1] if args.until else STAGES
     started = time.perf_counter()
-    for step in steps:
-        print(f"\n== wavecurate {' '.join(step[:-2])}", file=sys.stderr, flush=True)
-        code = main(step)
+    with open_workspace(args, create=True) as ws:
+        code = run_steps(ws, Resources(ws), steps)
         if code != 0:
-            print(f"run: stopped at `{' '.join(step[:-2])}` (exit {code}); re-run to resume",
-                  file=sys.stderr)  # fmt: skip
             return code
-    print(f"\nrun: done in {time.perf_counter() - started:.1f} s\n", file=sys.stderr)
-    return cmd_status(argparse.Namespace(workspace=args.workspace, json=False))
+        print(f"\nrun: done in {time.perf_counter() - started:.1f} s\n", file=sys.stderr)
+        print(format_funnel(funnel(ws), ws.last_runs()))
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipeline.store.status import funnel
-
     ws = open_workspace(args)
     f = funnel(ws)
     if args.json:
@@ -174,9 +145,8 @@ def format_funnel(f: dict[str, Any], runs: list[dict[str, Any]]) -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.cli import main
 
-    code = main(["init", "--workspace", str(args.workspace)])
-    if code == 0:
-        code = main(["run", "--workspace", str(args.workspace)])
+    cmd_init(args)
+    code = cmd_run(argparse.Namespace(workspace=args.workspace, until=None))
     if code != 0:
         return fail(f"demo: the pipeline stopped (exit {code}); re-run to resume", code)
     if args.no_app:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import time
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, fail, open_workspace
+from pipeline.cli.common import add_workspace_arg, open_workspace
+from pipeline.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -54,61 +54,35 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from pipeline.embedding import load_model
-    from pipeline.stages.embed import embed_samples
+    from pipeline.cli.steps import run_one
 
-    ws = open_workspace(args)
-    cfg = ws.config.embed
-    if args.batch_size is not None:
-        cfg = dataclasses.replace(cfg, batch_size=args.batch_size)
-    if args.device is not None:
-        cfg = dataclasses.replace(cfg, device=args.device)
-    try:
-        result = embed_samples(ws, lambda: load_model(cfg), cfg=cfg, progress=True)
-    except (ValueError, OSError) as e:
-        return fail(str(e))
-    if result.embedded == 0:
-        print(f"embed: nothing new to embed ({result.kept:,} kept samples, {result.model_key})")
-    else:
-        rate = result.embedded / result.seconds if result.seconds > 0 else 0.0
-        print(
-            f"embed: {result.embedded:,} texts embedded ({rate:,.0f} rows/s), "
-            f"{result.cached:,} cached, {result.kept:,} kept samples ({result.model_key})"
-        )
-    return 0
+    def configure(cfg: Config) -> Config:
+        embed = cfg.embed
+        if args.batch_size is not None:
+            embed = dataclasses.replace(embed, batch_size=args.batch_size)
+        if args.device is not None:
+            embed = dataclasses.replace(embed, device=args.device)
+        return dataclasses.replace(cfg, embed=embed)
+
+    return run_one(open_workspace(args), "embed", configure)
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    from pipeline.stages.embed import EmbeddingsMissing
-    from pipeline.stages.select import select_coreset
+    from pipeline.cli.steps import run_one
 
-    ws = open_workspace(args)
-    try:
-        result = select_coreset(
-            ws,
-            k=args.k,
-            fraction=args.fraction,
-            seed=args.seed,
-            extend=args.extend,
-            exact=True if args.exact else None,
-            progress=True,
-        )
-    except (EmbeddingsMissing, ValueError) as e:
-        return fail(str(e))
-    if result.skipped:
-        print(
-            f"select: nothing to do ({result.size:,} selected of {result.kept:,} kept samples, "
-            f"covering radius {result.radius:.4f})"
-        )
-    else:
-        print(
-            f"select: {result.size:,} of {result.kept:,} kept samples ({result.added:,} picked "
-            f"in {result.seconds:.1f} s), covering radius {result.radius:.4f}"
-        )
-    coverage = ws.get_metric("coverage")
-    if isinstance(coverage, dict) and "final" in coverage:
-        print(format_coverage(coverage))
-    return 0
+    def configure(cfg: Config) -> Config:
+        select = dataclasses.replace(cfg.select, extend=args.extend)
+        if args.k is not None:
+            select = dataclasses.replace(select, k=args.k)
+        if args.fraction is not None:
+            select = dataclasses.replace(select, k=0, fraction=args.fraction)
+        if args.seed is not None:
+            select = dataclasses.replace(select, seed=args.seed)
+        if args.exact:
+            select = dataclasses.replace(select, exact=True)
+        return dataclasses.replace(cfg, select=select)
+
+    return run_one(open_workspace(args), "select", configure)
 
 
 def format_coverage(coverage: dict[str, Any]) -> str:
@@ -129,20 +103,10 @@ def format_coverage(coverage: dict[str, Any]) -> str:
 
 
 def cmd_project(args: argparse.Namespace) -> int:
-    from pipeline.stages.embed import EmbeddingsMissing
-    from pipeline.stages.project import project_samples
+    from pipeline.cli.steps import run_one
 
-    ws = open_workspace(args)
-    started = time.perf_counter()
-    try:
-        result = project_samples(ws, force=args.force)
-    except (EmbeddingsMissing, ValueError) as e:
-        return fail(str(e))
-    if result.skipped:
-        print(f"project: nothing to do ({result.projected:,} samples projected)")
-    else:
-        print(
-            f"project: {result.projected:,} samples (UMAP fitted on {result.fitted:,}) "
-            f"in {time.perf_counter() - started:.1f} s"
-        )
-    return 0
+    def configure(cfg: Config) -> Config:
+        project = dataclasses.replace(cfg.project, force=args.force)
+        return dataclasses.replace(cfg, project=project)
+
+    return run_one(open_workspace(args), "project", configure)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
 from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json
+from pipeline.records import VERDICTS, Verdict
 
 FORMATS = ("alpaca", "messages", "full")
 
@@ -27,6 +28,11 @@ def add_parser(sub: Any) -> None:
         "--no-embedding",
         action="store_true",
         help="n-gram signal only: load no model, leave the leakage report as it was",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="check again even if no instance, benchmark, review or setting changed",
     )
     p.add_argument("--json", action="store_true", help="print the counts and report as JSON")
     p.set_defaults(func=cmd_decontaminate)
@@ -61,7 +67,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--verdict",
         action="append",
-        choices=("accept", "reject"),
+        choices=VERDICTS,
         help="final verdicts to take (default: accept)",
     )
     p.add_argument(
@@ -73,45 +79,31 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_decontaminate(args: argparse.Namespace) -> int:
+    from pipeline.cli.steps import Resources
     from pipeline.stages.decontaminate import BenchmarkError, decontaminate
 
     ws = open_workspace(args)
-    encode = None
     started = time.perf_counter()
     try:
-        if not args.no_embedding:
-            encode = _encoder(ws)
-        result = decontaminate(ws, encode=encode)
-    except (BenchmarkError, ValueError) as e:
+        res = Resources(ws)
+        cfg = dataclasses.replace(ws.config.decontaminate, force=args.force)
+        result = decontaminate(
+            ws, None if args.no_embedding else res.encode, cfg=cfg,
+            model_name=ws.config.embed.model, progress=res.progress,
+        )  # fmt: skip
+    except (BenchmarkError, ValueError, OSError) as e:  # ConfigError is a ValueError
         return fail(str(e))
-    seconds = time.perf_counter() - started
     if args.json:
         print_json(result)
         return 0
-    print(format_result(result, seconds))
+    print(format_result(result, time.perf_counter() - started))
     return 0
-
-
-def _encoder(ws: Any) -> Any:
-    """An `encode(texts)` over the workspace's embedding model (loaded here, once)."""
-    import numpy as np
-
-    from pipeline import embedding
-
-    cfg = ws.config.embed
-    model = embedding.load_model(cfg)
-
-    def encode(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        vectors: np.ndarray[Any, np.dtype[np.float32]] = embedding.encode(
-            model, texts, batch_size=cfg.batch_size, progress=sys.stderr.isatty()
-        )
-        return vectors
-
-    return encode
 
 
 def format_result(result: dict[str, Any], seconds: float) -> str:
     """What `decontaminate` prints for people."""
+    if result.get("current"):
+        return "decontaminate: nothing new since the last run (instances, benchmarks, settings)"
     against = ", ".join(f"{k} ({v:,} items)" for k, v in result["benchmark_items"].items())
     lines = [
         f"decontaminate: {result['instances']:,} instances against {against} in {seconds:.1f} s",
@@ -136,7 +128,8 @@ def format_result(result: dict[str, Any], seconds: float) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipeline.stages.export import ExportFilters, build_export, write_export
+    from pipeline.records import ExportFilters
+    from pipeline.stages.export import build_export, write_export
 
     ws = open_workspace(args)
     filters = ExportFilters(
@@ -145,7 +138,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         verdict_source=args.verdict_source,
         reviewers=args.reviewer,
         include_flagged=args.include_flagged,
-        verdicts=tuple(args.verdict or ("accept",)),
+        verdicts=tuple(args.verdict or (Verdict.ACCEPT.value,)),
     )
     try:
         export = build_export(ws, args.format, filters)

@@ -7,10 +7,16 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json, progress
+from pipeline.cli.common import (
+    add_workspace_arg,
+    fail,
+    open_workspace,
+    print_json,
+    tqdm_progress,
+)
 from pipeline.config import Config, LLMConfig
 from pipeline.llm.base import Provider
 from pipeline.llm.stage import StageReport
@@ -57,6 +63,14 @@ def _common(p: argparse.ArgumentParser, section: str) -> None:
         help="anthropic: use the Message Batches API (half price; resumes the same batch)",
     )
     p.add_argument(
+        "--abandon-batch",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="anthropic: give up an open message batch (cancelled on its server when it can be) "
+        "and submit its calls again; 'all' for every open batch of this stage; repeatable",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="print how many calls would be made and their estimated cost; change nothing",
@@ -100,8 +114,12 @@ def build_provider(
     batch: bool,
     concurrency: int | None,
     need_key: bool = True,
+    encode: Callable[[Sequence[str]], Any] | None = None,
+    abandon: Sequence[str] = (),
 ) -> tuple[Provider, str]:
-    """(provider, model) for `role` (generator or judge)."""
+    """(provider, model) for `role` (generator or judge). The offline judge embeds with
+    `encode` (the shared model of `wavecurate run`), else loads `[embed]`'s model on first use.
+    `abandon`: batch ids (or "all") the anthropic provider gives up."""
     if name == "anthropic":
         from pipeline.llm.anthropic import AnthropicProvider
 
@@ -116,51 +134,59 @@ def build_provider(
             batch=batch,
             poll_s=llm.batch_poll_s,
             batch_max_requests=llm.batch_max_requests,
+            abandon=abandon,
         )
         return provider, llm.generator_model if role == "generator" else llm.judge_model
     if role == "generator":
         from pipeline.llm.offline.generator import OfflineGenerator
 
         return OfflineGenerator(seed=cfg.generate.seed), "offline"
-    from pipeline.embedding import encode, load_model, model_key
+    from pipeline.embedding import encode as encode_with
+    from pipeline.embedding import load_model, model_key
     from pipeline.llm.offline.judge import OfflineJudge
 
     loaded: list[Any] = []
 
     def embed(texts: Sequence[str]) -> Any:
+        if encode is not None:
+            return encode(texts)
         if not loaded:  # load the model only when there is something to judge
             loaded.append(load_model(cfg.embed))
-        return encode(loaded[0], list(texts), batch_size=cfg.embed.batch_size)
+        return encode_with(loaded[0], list(texts), batch_size=cfg.embed.batch_size)
 
     return OfflineJudge(embed, embed_key=model_key(cfg.embed), cfg=cfg.judge), "offline"
 
 
 def _report(stage: str, report: StageReport, as_json: bool) -> int:
-    if report.estimate is not None:
-        if as_json:
-            print_json({**report.counts, "estimate": dataclasses.asdict(report.estimate)})
-        else:
-            print(report.estimate.describe(stage))
-        return 0
-    c = report.counts
     if as_json:
-        print_json(c)
-    elif stage == "generate":
-        print(
-            f"generate: {c.get('to_generate', 0)} samples: {c.get('ok', 0)} ok, "
-            f"{c.get('rules', 0)} broke a rule, {c.get('skipped', 0)} skipped, "
-            f"{c.get('failed', 0)} failed; {_calls(c)}"
-        )
+        extra = {} if report.estimate is None else {"estimate": dataclasses.asdict(report.estimate)}
+        print_json({**report.counts, **extra, "current": report.current})
     else:
-        print(
-            f"judge: {c.get('to_judge', 0)} instances: {c.get('accepted', 0)} accepted, "
-            f"{c.get('rejected', 0)} rejected, {c.get('judge_failed', 0)} failed; {_calls(c)}"
-        )
+        print(describe(stage, report))
     if report.stopped:
         print(f"{stage}: stopped early: {report.stopped}", file=sys.stderr)
         print(f"{stage}: finished work is saved; run the same command to resume", file=sys.stderr)
         return EXIT_STOPPED
     return 0
+
+
+def describe(stage: str, report: StageReport) -> str:
+    """What `generate` or `judge` prints for people."""
+    if report.estimate is not None:
+        return report.estimate.describe(stage)
+    if report.current:
+        return f"{stage}: nothing new since the last run"
+    c = report.counts
+    if stage == "generate":
+        return (
+            f"generate: {c.get('to_generate', 0)} samples: {c.get('ok', 0)} ok, "
+            f"{c.get('rules', 0)} broke a rule, {c.get('skipped', 0)} skipped, "
+            f"{c.get('failed', 0)} failed; {_calls(c)}"
+        )
+    return (
+        f"judge: {c.get('to_judge', 0)} instances: {c.get('accepted', 0)} accepted, "
+        f"{c.get('rejected', 0)} rejected, {c.get('judge_failed', 0)} failed; {_calls(c)}"
+    )
 
 
 def _calls(c: dict[str, Any]) -> str:
@@ -172,36 +198,35 @@ def _calls(c: dict[str, Any]) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipeline.stages.generate import generate_instances
-
-    return _run_stage(args, "generate", "generator", generate_instances)
+    return _run_stage(args, "generate")
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
+    return _run_stage(args, "judge")
+
+
+def _run_stage(args: argparse.Namespace, stage: str) -> int:
+    """Run generate or judge with the flags as run-time options; print its report."""
+    from pipeline.cli.steps import Resources
+    from pipeline.stages.generate import generate_instances
     from pipeline.stages.judge import judge_instances
 
-    return _run_stage(args, "judge", "judge", judge_instances)
-
-
-def _run_stage(args: argparse.Namespace, stage: str, role: str, run: Any) -> int:
-    """Build the provider for `role` from the config and flags, run `stage`, print its report."""
     ws = open_workspace(args)
     cfg = ws.config
-    section = getattr(cfg, stage)  # GenerateConfig or JudgeConfig
-    name = args.provider or section.provider
-    if name not in PROVIDERS:
-        return fail(f"[{stage}] provider must be one of {', '.join(PROVIDERS)}, got {name!r}")
-    section.batch = args.batch or section.batch
-    provider, model = build_provider(
-        role, name, cfg, batch=section.batch, concurrency=args.concurrency,
-        need_key=not args.dry_run,
+    section = dataclasses.replace(
+        getattr(cfg, stage), retry_failed=args.retry_failed, limit=args.limit,
+        dry_run=args.dry_run,
     )  # fmt: skip
+    if args.batch:
+        section = dataclasses.replace(section, batch=True)
+    res = Resources(
+        ws, dataclasses.replace(cfg, **{stage: section}), provider=args.provider,
+        concurrency=args.concurrency, abandon=tuple(args.abandon_batch or ()),
+    )  # fmt: skip
+    run = generate_instances if stage == "generate" else judge_instances
     try:
-        report = run(
-            ws, provider, cfg=section, llm=cfg.llm, model=model,
-            retry_failed=args.retry_failed, limit=args.limit, dry_run=args.dry_run,
-            progress=progress,
-        )  # fmt: skip
+        report = run(ws, res.llm(stage, need_key=not args.dry_run), cfg=section,
+                     progress=tqdm_progress)  # fmt: skip
     except ValueError as e:
         return fail(str(e))
     finally:

@@ -8,16 +8,23 @@
   retries are turned off so the policy is ours and testable);
 - a spend-limit or credential error stops the run cleanly (`SpendLimitError`, `ProviderStop`);
 - `batch=True`: the Message Batches API (half price). Batch ids are journaled before polling, so a
-  crashed run resumes the same batches; results are matched by custom id (the cache key).
+  crashed run resumes the same batches; results are matched by custom id (the cache key). Every
+  open batch is looked at before anything new is submitted, so a batch is never submitted while
+  an earlier live one covers the same calls. A batch the server does not know (404), or that
+  ended with expired or canceled requests, is marked so and its unanswered calls go back in the
+  queue; the run that finds it at the start submits them again, once. A batch sent to another
+  base URL stops the run before any spending; `abandon` gives batches up (cancelled on their
+  server, best effort).
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, cast
 
@@ -31,6 +38,8 @@ from pipeline.llm.base import (
     SpendLimitError,
 )
 
+_GONE = object()  # what a batch call returns when the server does not know the batch (404)
+_UNANSWERED = ("expired", "canceled")  # batch result types that go back in the queue
 _SPEND = re.compile(r"credit balance|spend(ing)? limit|usage limit|billing", re.IGNORECASE)
 _RETRY_STATUS = {408, 409, 429}
 
@@ -97,6 +106,7 @@ class AnthropicProvider:
         batch: bool = False,
         poll_s: float = 30.0,
         batch_max_requests: int = 10_000,
+        abandon: Collection[str] = (),
     ) -> None:
         self.client = client.with_options(max_retries=0)
         self.base_url = str(client.base_url).rstrip("/")
@@ -109,6 +119,7 @@ class AnthropicProvider:
         self.batch = batch
         self.poll_s = poll_s
         self.batch_max_requests = batch_max_requests
+        self.abandon = frozenset(abandon)  # batch ids to give up, or "all"
         self._stop = threading.Event()
 
     # -- the request ----------------------------------------------------------------------------
@@ -195,8 +206,11 @@ class AnthropicProvider:
         if self.batch:
             yield from self._batches(calls, journal)
             return
+        open_batches = self._abandon(journal)
+        covered = {key for ids in open_batches.values() for key in ids.values()} & set(calls)
         stop: BaseException | None = None
-        todo = iter(calls.items())
+        # calls in an open batch are not made again (that would pay twice); stopped on at the end
+        todo = iter((k, r) for k, r in calls.items() if k not in covered)
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="anthropic")
         pending: dict[Future[Answer | None], str] = {}
         try:
@@ -222,17 +236,105 @@ class AnthropicProvider:
                         yield key, result
             if stop is not None:
                 raise stop
+            if covered:
+                raise ProviderStop(
+                    f"{len(covered)} calls are in open batches ({', '.join(sorted(open_batches))})"
+                    ": run with --batch to collect them, or give a batch up with --abandon-batch ID"
+                )
         finally:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
 
     # -- batches --------------------------------------------------------------------------------
+    def _abandon(self, journal: BatchJournal) -> dict[str, dict[str, str]]:
+        """The open batches after giving up those in `abandon` (cancelled on their own server,
+        best effort: a failure to cancel is not an error)."""
+        open_batches = journal.open_batches()
+        for batch_id in list(open_batches):
+            if batch_id not in self.abandon and "all" not in self.abandon:
+                continue
+            if journal.batch_server(batch_id) in ("", self.base_url):
+                with contextlib.suppress(anthropic.AnthropicError):
+                    self.client.messages.batches.cancel(batch_id)
+            journal.batch_dropped(batch_id, "abandoned")
+            del open_batches[batch_id]
+        return open_batches
+
+    def _batch_call(self, action: Any, what: str, batch_id: str) -> Any:
+        """`action()` with retries; `_GONE` when the server does not know the batch (404).
+        Raises `ProviderStop` when it fails otherwise."""
+
+        def call() -> Any:
+            try:
+                return action()
+            except anthropic.NotFoundError:
+                return _GONE
+
+        result, error, _ = self._retrying(call, what)
+        if result is None:
+            raise ProviderStop(
+                f"could not reach batch {batch_id} ({what}): {error or 'stopped'}; run again to "
+                f"resume, or give it up with --abandon-batch {batch_id}"
+            )
+        return result
+
+    def _collect(
+        self, batch_id: str, keys: Mapping[str, str], journal: BatchJournal, answered: set[str]
+    ) -> Iterator[tuple[str, Answer]]:
+        """Yield the answers of an ended batch; mark it collected, or expired / canceled / lost
+        (its unanswered calls back in the queue). Returns through `answered` the keys yielded."""
+        results = self._batch_call(
+            lambda: list(self.client.messages.batches.results(batch_id)),
+            "batches.results",
+            batch_id,
+        )
+        if results is _GONE:
+            journal.batch_dropped(batch_id, "lost")
+            return
+        unanswered: set[str] = set()
+        for item in results:
+            key = keys.get(item.custom_id)
+            if key is None:
+                continue
+            if item.result.type in _UNANSWERED:
+                unanswered.add(item.result.type)
+                continue
+            answered.add(key)
+            yield key, self._batch_answer(item.result, batch_id)
+        if unanswered:
+            journal.batch_dropped(batch_id, "canceled" if "canceled" in unanswered else "expired")
+        else:
+            journal.batch_collected(batch_id)
+
     def _batches(
         self, calls: Mapping[str, Request], journal: BatchJournal
     ) -> Iterator[tuple[str, Answer]]:
-        open_batches = journal.open_batches()
+        open_batches = self._abandon(journal)
+        elsewhere = {b: journal.batch_server(b) for b in open_batches}
+        elsewhere = {b: url for b, url in elsewhere.items() if url and url != self.base_url}
+        if elsewhere:
+            batch_id, url = next(iter(elsewhere.items()))
+            raise ProviderStop(
+                f"batch {batch_id} was sent to {url} and is not collected; this run uses "
+                f"{self.base_url}: run with that base URL to collect it, or give it up with "
+                f"--abandon-batch {batch_id}"
+            )
+        # look at every open batch before submitting anything: collect the ended ones, drop
+        # the ones the server no longer knows, keep the live ones (their calls are covered)
+        answered: set[str] = set()
+        for batch_id in list(open_batches):
+            batch = self._batch_call(
+                lambda b=batch_id: self.client.messages.batches.retrieve(b),
+                "batches.retrieve",
+                batch_id,
+            )
+            if batch is _GONE:
+                journal.batch_dropped(batch_id, "lost")
+                del open_batches[batch_id]
+            elif batch.processing_status == "ended":
+                yield from self._collect(batch_id, open_batches.pop(batch_id), journal, answered)
         in_flight = {key for ids in open_batches.values() for key in ids.values()}
-        todo = [key for key in calls if key not in in_flight]
+        todo = [key for key in calls if key not in in_flight and key not in answered]
         for start in range(0, len(todo), self.batch_max_requests):
             chunk = todo[start : start + self.batch_max_requests]
             requests = [{"custom_id": key, "params": self.params(calls[key])} for key in chunk]
@@ -245,29 +347,34 @@ class AnthropicProvider:
             custom_ids = {key: key for key in chunk}
             journal.batch_created(batch.id, custom_ids)
             open_batches[batch.id] = custom_ids
+        dropped: list[str] = []
         while open_batches:
             for batch_id in list(open_batches):
-                batch, error, _ = self._retrying(
-                    lambda b=batch_id: self.client.messages.batches.retrieve(b), "batches.retrieve"
+                batch = self._batch_call(
+                    lambda b=batch_id: self.client.messages.batches.retrieve(b),
+                    "batches.retrieve",
+                    batch_id,
                 )
-                if batch is None:
-                    raise ProviderStop(f"could not poll batch {batch_id}: {error or 'stopped'}")
+                if batch is _GONE:
+                    journal.batch_dropped(batch_id, "lost")
+                    keys = open_batches.pop(batch_id)
+                    dropped.append(batch_id)
+                    continue
                 if batch.processing_status != "ended":
                     continue
                 keys = open_batches.pop(batch_id)
-                results, error, _ = self._retrying(
-                    lambda b=batch_id: list(self.client.messages.batches.results(b)),
-                    "batches.results",
-                )
-                if results is None:
-                    raise ProviderStop(f"could not read batch {batch_id}: {error or 'stopped'}")
-                for item in results:
-                    key = keys.get(item.custom_id)
-                    if key is not None:
-                        yield key, self._batch_answer(item.result, batch_id)
-                journal.batch_collected(batch_id)
+                before = len(answered)
+                yield from self._collect(batch_id, keys, journal, answered)
+                if len(answered) - before < len(keys):
+                    dropped.append(batch_id)
             if open_batches and self._stop.wait(self.poll_s):
                 return
+        if dropped:
+            # submitted again by the next run, never twice by this one
+            raise ProviderStop(
+                f"batch {', '.join(dropped)} ended without answering every call (lost, expired "
+                "or canceled); those calls are pending again: run again to submit them"
+            )
 
     @staticmethod
     def _batch_answer(result: Any, batch_id: str) -> Answer:

@@ -106,6 +106,16 @@ class BatchJournal(Protocol):
         """Every result of the batch has been yielded and recorded."""
         ...
 
+    def batch_server(self, batch_id: str) -> str:
+        """The base URL the batch was sent to ("" when not known)."""
+        ...
+
+    def batch_dropped(self, batch_id: str, status: str) -> None:
+        """The batch will give no (more) results: mark it `status` (lost: the server does not
+        know it; expired; canceled; abandoned) and put its calls still pending back in the
+        queue, so that the next run submits them again."""
+        ...
+
 
 class NoJournal:
     """A journal that remembers nothing (for providers that never batch, and for tests)."""
@@ -117,6 +127,12 @@ class NoJournal:
         return None
 
     def batch_collected(self, batch_id: str) -> None:
+        return None
+
+    def batch_server(self, batch_id: str) -> str:
+        return ""
+
+    def batch_dropped(self, batch_id: str, status: str) -> None:
         return None
 
 

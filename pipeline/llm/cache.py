@@ -19,8 +19,16 @@ from typing import Any
 
 from pipeline.llm.base import Answer, Provider, Request, SpendLimitError, canonical_json
 from pipeline.llm.cost import call_cost
+from pipeline.records import CallRow
 from pipeline.store import Workspace
-from pipeline.store.llm import CallRow, add_batch, get_calls, open_batches, record_call
+from pipeline.store.llm import (
+    add_batch,
+    batch_base_url,
+    drop_batch,
+    get_calls,
+    open_batches,
+    record_call,
+)
 from pipeline.store.llm import set_batch_status as _set_batch_status
 
 
@@ -122,6 +130,12 @@ class WorkspaceJournal:
     def batch_collected(self, batch_id: str) -> None:
         _set_batch_status(self.ws, batch_id, "collected")
 
+    def batch_server(self, batch_id: str) -> str:
+        return batch_base_url(self.ws, batch_id)
+
+    def batch_dropped(self, batch_id: str, status: str) -> None:
+        drop_batch(self.ws, batch_id, status)
+
 
 def run_calls(
     ws: Workspace,
@@ -172,8 +186,8 @@ def run_calls(
             batch = answer.batch_id is not None
             cost = _answer_cost(request.model, prices, answer, batch=batch)
             status = "ok" if answer.ok else "error"
-            with ws.write() as db:
-                record_call(db, _row(provider, key, request, answer, cost, status, answer.batch_id))
+            with ws.write():
+                record_call(ws, _row(provider, key, request, answer, cost, status, answer.batch_id))
                 for i in by_key.get(key, []):
                     on_result(i, CallResult(key, answer, False, cost))
             stats.add(answer, cost)
@@ -242,8 +256,7 @@ def _store_orphan(
             "cost_usd": cost,
         }
     )
-    with ws.write() as db:
-        record_call(db, updated)
+    record_call(ws, updated)
 
 
 def _answer_cost(

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.records import CriterionAnswer
+
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 
 # stop reasons that mean the answer is not complete or not an answer
@@ -31,15 +33,6 @@ class Generated:
     instruction: str
     input: str
     output: str
-
-
-@dataclass(frozen=True, slots=True)
-class CriterionAnswer:
-    """The Discriminator's answer on one criterion: rationale first, then yes or no."""
-
-    criterion: str
-    passed: bool
-    rationale: str
 
 
 @dataclass(frozen=True, slots=True)

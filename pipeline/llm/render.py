@@ -3,6 +3,11 @@
 The system text is the stable prefix (role, task definition, requirements or criteria, answer
 format, the rule about untrusted text, few-shot examples) and is the part providers cache; the
 user message carries the one sample or instance, fenced (see `pipeline.llm.fence`).
+
+Every text that comes from the input or a model (code, function name, every generated field,
+examples) sits inside a fence. A language (of a sample, or a translation target) is written as
+a word of the prompt only when it is one of `LANGUAGE_NAMES`, in the spelling of that table;
+any other value is fenced like the rest of the data.
 """
 
 from __future__ import annotations
@@ -33,9 +38,20 @@ LANGUAGE_NAMES = {
 }
 
 
+_BY_DISPLAY = {name.lower(): name for name in LANGUAGE_NAMES.values()}
+
+
 def language_name(language: str) -> str:
-    """The display name of a language as stored on samples (`python` -> `Python`)."""
-    return LANGUAGE_NAMES.get(language.lower(), language[:1].upper() + language[1:])
+    """The display name of a language as stored on samples (`python` -> `Python`); an unknown
+    one capitalised. For messages and generated text, never for prompt words (`known_language`)."""
+    return known_language(language) or language[:1].upper() + language[1:]
+
+
+def known_language(language: str) -> str | None:
+    """The display name of `language` when it is a known language (a key of `LANGUAGE_NAMES`
+    or one of its display names, any case: `python`, `C++`), else None."""
+    key = language.strip().lower()
+    return LANGUAGE_NAMES.get(key) or _BY_DISPLAY.get(key)
 
 
 class SampleLike(Protocol):
@@ -144,15 +160,28 @@ def generation_request(
 ) -> Request:
     """The Generator's request for one sample and task."""
     spec = prompts.tasks[task]
-    language = language_name(sample.language)
-    token = fence_token([sample.code], salt=prompts.version)
+    language = known_language(sample.language)
+    target = known_language(target_language) if target_language else ""
+    data = [sample.code, sample.func_name]
+    data += [sample.language] if language is None else []
+    data += [target_language] if target is None else []
+    token = fence_token(data, salt=prompts.version)
     lines = [
-        f"Raw code ({language}, `{sample.func_name}`):",
+        f"Raw code ({language}):" if language else "Raw code:",
         fenced(sample.code, token),
         "",
+        "Its function name:",
+        fenced(sample.func_name, token),
+        "",
     ]
-    if task is Task.TRANSLATION:
-        lines += [f"Target language: {target_language}", ""]
+    if language is None:
+        lines += ["Its language, as the source names it (not a language we know):"]
+        lines += [fenced(sample.language, token), ""]
+    if task is Task.TRANSLATION and target:
+        lines += [f"Target language: {target}", ""]
+    elif task is Task.TRANSLATION and target is None:
+        lines += ["Target language, as configured (not a language we know):"]
+        lines += [fenced(target_language, token), ""]
     lines.append(
         f"Write one {spec.title.lower()} instance from this code and answer with the JSON "
         "object described in the answer format."
@@ -198,27 +227,36 @@ def judge_request(draft: Draft, *, prompts: PromptSet, model: str, max_tokens: i
     """The Discriminator's request for one generated instance."""
     task = Task(draft.task)
     spec = prompts.tasks[task]
-    token = fence_token([draft.instruction, draft.input, draft.output], salt=prompts.version)
-    about = f"{spec.title}; language: {language_name(draft.language)}"
-    if draft.target_language:
-        about += f"; target language: {draft.target_language}"
-    user = "\n".join(
-        [
-            f"Instance to judge ({about}).",
-            "",
-            "Instruction:",
-            fenced(draft.instruction, token),
-            "",
-            "Input:",
-            fenced(draft.input, token),
-            "",
-            "Output:",
-            fenced(draft.output, token),
-            "",
-            "Judge the instance against every criterion and answer with the JSON object "
-            "described in the answer format.",
-        ]
-    )
+    language = known_language(draft.language)
+    target = known_language(draft.target_language) if draft.target_language else ""
+    data = [draft.instruction, draft.input, draft.output]
+    data += [draft.language] if language is None else []
+    data += [draft.target_language] if target is None else []
+    token = fence_token(data, salt=prompts.version)
+    about = f"{spec.title}; language: {language}" if language else spec.title
+    if target:
+        about += f"; target language: {target}"
+    lines = [f"Instance to judge ({about}).", ""]
+    if language is None:
+        lines += ["Its language, as the source names it (not a language we know):"]
+        lines += [fenced(draft.language, token), ""]
+    if target is None:
+        lines += ["Its target language, as configured (not a language we know):"]
+        lines += [fenced(draft.target_language, token), ""]
+    lines += [
+        "Instruction:",
+        fenced(draft.instruction, token),
+        "",
+        "Input:",
+        fenced(draft.input, token),
+        "",
+        "Output:",
+        fenced(draft.output, token),
+        "",
+        "Judge the instance against every criterion and answer with the JSON object "
+        "described in the answer format.",
+    ]
+    user = "\n".join(lines)
     return Request(
         role="judge",
         model=model,

@@ -4,39 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from pipeline.config import LLMConfig
 from pipeline.llm.base import Provider, ProviderStop, Request
 from pipeline.llm.cache import CallResult, CallStats, plan_calls, run_calls
 from pipeline.llm.cost import call_cost, estimate_tokens
-from pipeline.store import Run, Workspace
+from pipeline.progress import Bar, Progress, no_progress
+from pipeline.store import StageRun, Workspace
 
-
-class Bar(Protocol):
-    """The part of a tqdm bar a stage uses."""
-
-    def update(self, n: int = 1) -> Any: ...
-    def close(self) -> Any: ...
-
-
-ProgressFactory = Callable[..., Bar]
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
+__all__ = ["LLM", "Bar", "Estimate", "Progress", "StageReport", "no_progress"]
 
 # the shortest prefix the Messages API caches (Sonnet and Opus; Haiku needs 2048)
 MIN_CACHED_TOKENS = 1024
 
 
-def no_progress(**kwargs: Any) -> Bar:
-    """A progress factory that shows nothing (the default for stages called from code)."""
-    return _NoBar()
+@dataclass(frozen=True)
+class LLM:
+    """The resource an LLM stage calls: the provider, the model named in its requests (a
+    `[llm]` model, or `offline`), and the `[llm]` settings (prices, spend limit...)."""
+
+    provider: Provider
+    model: str
+    settings: LLMConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,32 +48,35 @@ class Estimate:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class StageReport:
-    """The outcome of a stage run. `stopped` is non-empty when the run ended early (why)."""
+    """The outcome of an LLM stage run (generate, judge): its counts (those of its `runs` row),
+    `stopped` (why it ended early, else empty), `estimate` (a dry run's), and `current` (the
+    work was current: nothing done, nothing recorded)."""
 
     counts: dict[str, Any] = field(default_factory=dict)
     stopped: str = ""
     estimate: Estimate | None = None
+    current: bool = False
 
 
 def run_stage_calls(
     ws: Workspace,
-    run: Run,
+    run: StageRun,
     provider: Provider,
     requests: Sequence[Request],
     on_result: Callable[[int, CallResult], None],
     *,
-    llm: Any,
+    llm: LLMConfig,
     refresh: Collection[int],
     bar: Bar,
-) -> StageReport:
+) -> str:
     """Make (or take from the cache) every call of a stage, recording call stats on `run`.
 
     A `ProviderStop` (spend limit, bad credentials) ends the run early and cleanly: finished
-    calls are saved and the returned report says why it stopped.
+    calls are saved and the returned text says why it stopped (empty when it did not).
     """
-    report = StageReport()
+    stopped = ""
     stats = CallStats()
     try:
         run_calls(
@@ -91,12 +84,13 @@ def run_stage_calls(
             spend_limit_usd=llm.spend_limit_usd, progress=bar.update, stats=stats,
         )  # fmt: skip
     except ProviderStop as e:
-        report.stopped = str(e)
-        run.counts["stopped"] = report.stopped
+        stopped = str(e)
+        run.counts["stopped"] = stopped
+        run.complete = False
     finally:
         bar.close()
         run.counts.update(stats.as_counts())
-    return report
+    return stopped
 
 
 def estimate_calls(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from pipeline.records import Sample
+from pipeline.textsafe import for_terminal
 
 __all__ = [
     "IngestProblem",
@@ -46,9 +47,12 @@ class IngestProblem:
 
     @property
     def message(self) -> str:
-        """`file:line: detail` (`file: detail` when the whole file is concerned)."""
+        """`file:line: detail` (`file: detail` when the whole file is concerned), one line, safe
+        to print: control characters in the file name or detail are shown as escapes
+        (`pipeline.textsafe.for_terminal`), so a file name holding a newline or an ANSI
+        sequence cannot forge a line of output."""
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.detail or self.reason}"
+        return for_terminal(f"{where}: {self.detail or self.reason}")
 
     def __str__(self) -> str:
         return self.message

@@ -10,6 +10,11 @@ and parquet are recognised by content (magic bytes), not by name.
 In CodeSearchNet the code includes a Python function's docstring; `code_nodoc` removes it (through
 `ast`, else by cutting the docstring text out where it appears verbatim). For the other languages
 the doc comment sits outside the function, so `code_nodoc` is the code.
+
+A bad line costs only itself: malformed JSON, bytes that are not UTF-8, a NUL byte, JSON nested too
+deeply to decode, a line longer than `MAX_LINE_BYTES` are each reported with their line number.
+A file whose first `PROBE_LINES` lines are all unreadable is not JSON Lines (a binary file under
+a `.jsonl` name): it is reported once, as a file.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 from pipeline.records import Sample, Source
 from pipeline.sources import IngestProblem, Item, Skipped
+from pipeline.sources.guard import guard_file, problem_for
 from pipeline.sources.pyast import strip_docstring
 
 DATA_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet")
@@ -33,6 +39,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 _URL_LINE = re.compile(r"#L(\d+)")
 _LANGUAGES = frozenset({"python", "java", "go", "php", "ruby", "javascript"})
+MAX_LINE_BYTES = 8 << 20  # a longer line is skipped (read in pieces, never held whole)
+MAX_PARSE_CHARS = 1 << 20  # longer code is not parsed to strip its docstring (text cut instead)
+PROBE_LINES = 20  # this many unreadable lines before any good one: not a JSON Lines file
 
 
 @dataclass(frozen=True)
@@ -144,7 +153,7 @@ def code_without_docstring(code: str, docstring: str, language: str) -> str:
     """`code` without its docstring: for Python through `ast`, else (and when that fails) by
     cutting out the docstring text with its quotes or comment markers where it appears
     verbatim; `code` itself when the docstring is not in it."""
-    if language == "python":
+    if language == "python" and len(code) <= MAX_PARSE_CHARS:
         stripped = strip_docstring(code)
         if stripped is not None:
             return stripped
@@ -206,9 +215,9 @@ def iter_codesearchnet(paths: Iterable[Path | str]) -> Iterator[Item]:
                     str(path), 0, "no data files", "no .jsonl, .jsonl.gz or .parquet files here"
                 )
             for file in files:
-                yield from _iter_file(file)
+                yield from guard_file(str(file), _iter_file(file))
         else:
-            yield from _iter_file(path)
+            yield from guard_file(str(path), _iter_file(path))
 
 
 def _iter_file(path: Path) -> Iterator[Item]:
@@ -224,50 +233,94 @@ def _iter_file(path: Path) -> Iterator[Item]:
         return
     language = _language_from_name(path)
     gzipped = magic.startswith(_GZIP_MAGIC)
-    try:
-        with gzip.open(path, "rb") if gzipped else path.open("rb") as f:
-            probe = f.read(8192)
-    except (OSError, EOFError, zlib.error):
-        probe = b""  # a corrupt start: reading the lines below reports it
-    if b"\x00" in probe:
-        yield IngestProblem(name, 0, "binary file", "binary file (NUL bytes), skipped")
-        return
     naming: Naming | None = None
     lineno = 0
     empty = True
+    read_one = False  # a line has been read as JSON: the file is JSON Lines
+    held: list[IngestProblem] = []  # the problems of the first lines, until one line reads
     try:
         with gzip.open(path, "rb") if gzipped else path.open("rb") as f:
-            for raw in f:
+            for raw in _lines(f):
                 lineno += 1
-                if not raw.strip():
+                if raw is not None and not raw.strip():
                     continue
                 empty = False
-                try:
-                    text = raw.decode("utf-8").rstrip("\r\n")
-                except UnicodeDecodeError as e:
-                    byte = raw[e.start : e.start + 1].hex()
-                    yield IngestProblem(
-                        name, lineno, "not UTF-8", f"not UTF-8 (byte 0x{byte} at column "
-                        f"{e.start + 1})",
-                    )  # fmt: skip
-                    continue
-                try:
-                    record = json.loads(text)
-                except json.JSONDecodeError as e:
-                    yield IngestProblem(
-                        name, lineno, "malformed JSON", f"malformed JSON ({e.msg} at column "
-                        f"{e.colno})",
-                    )  # fmt: skip
-                    continue
-                if naming is None and isinstance(record, dict):
-                    naming = naming_of(record)
-                yield _item(name, lineno, record, naming or ORIGINAL, language, "\\u" in text)
+                got = _line_record(name, lineno, raw)
+                if not isinstance(got, IngestProblem):
+                    record, escaped = got
+                    if naming is None and isinstance(record, dict):
+                        naming = naming_of(record)
+                    if not read_one:
+                        read_one = True
+                        yield from held
+                        held.clear()
+                    yield _item(name, lineno, record, naming or ORIGINAL, language, escaped)
+                elif read_one:
+                    yield got
+                else:
+                    held.append(got)
+                    if len(held) >= PROBE_LINES:
+                        yield IngestProblem(
+                            name, 0, "not JSON Lines", f"not a JSON Lines file: the first "
+                            f"{PROBE_LINES} lines are unreadable (line {held[0].line}: {held[0].detail}); "
+                            "skipped",
+                        )  # fmt: skip
+                        return
     except (OSError, EOFError, zlib.error) as e:
+        yield from held
         reason = "corrupt gzip" if gzipped else "unreadable"
         yield IngestProblem(name, lineno + 1, reason, f"{reason} ({e}); rows before kept")
         return
+    yield from held
     if empty:
         yield IngestProblem(name, 0, "empty file", "empty file")
+
+
+def _lines(f: Any) -> Iterator[bytes | None]:
+    """The lines of the binary file `f`; None for a line over `MAX_LINE_BYTES` (its bytes are
+    read in pieces and dropped, so a huge line never sits in memory whole)."""
+    while True:
+        raw = f.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while True:
+                rest = f.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+        else:
+            yield raw
+
+
+def _line_record(name: str, lineno: int, raw: bytes | None) -> tuple[Any, bool] | IngestProblem:
+    """(the decoded record, whether its text holds `\\u` escapes) for one line, or the problem
+    that makes it unreadable."""
+    if raw is None:
+        return IngestProblem(
+            name, lineno, "line too long", f"line longer than {MAX_LINE_BYTES:,} bytes, skipped"
+        )
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        return IngestProblem(
+            name, lineno, "NUL byte", f"a NUL byte at column {nul + 1}, line skipped"
+        )
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as e:
+        byte = raw[e.start : e.start + 1].hex()
+        return IngestProblem(
+            name, lineno, "not UTF-8", f"not UTF-8 (byte 0x{byte} at column {e.start + 1})"
+        )
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as e:
+        return IngestProblem(
+            name, lineno, "malformed JSON", f"malformed JSON ({e.msg} at column {e.colno})"
+        )
+    except (RecursionError, MemoryError) as e:
+        return problem_for(name, lineno, e, "line")
+    return record, "\\u" in text
 
 
 def _iter_parquet(path: Path) -> Iterator[Item]:
@@ -298,6 +351,8 @@ def _item(name: str, line: int, record: Any, naming: Naming, language: str, chec
         sample = sample_from_record(record, naming, language)
     except RowError as e:
         return IngestProblem(name, line, e.reason, str(e))
+    except Exception as e:  # anything else about one record costs only that record
+        return problem_for(name, line, e, "record")
     if sample is None:
         return Skipped("no docstring")
     if check and not _encodable(sample):

@@ -3,6 +3,11 @@
 Code is cut from the text by line and column (computed once per file), never with
 `ast.get_source_segment`, which rescans the text for every node and is about ten times slower
 over the whole standard library.
+
+`parse_functions` is the guarded entry point the sources use: a file too deeply nested for
+CPython's parser (RecursionError, or MemoryError for a parser stack overflow) is parsed again one
+top-level statement at a time, so only the statements that cannot be parsed are lost, each named
+by its line.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import inspect
 import io
 import tokenize
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.sources import reindent
+from pipeline.sources.guard import Deadline
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _CONTAINERS = (ast.stmt, ast.excepthandler, ast.match_case)
@@ -54,24 +60,113 @@ def decode_python(data: bytes) -> str:
     return text
 
 
-def python_functions(text: str, filename: str = "<unknown>") -> tuple[list[PyFunction], int]:
+def python_functions(
+    text: str, filename: str = "<unknown>", deadline: Deadline | None = None
+) -> tuple[list[PyFunction], int]:
     """Parse `text` (as `decode_python` returns it) and cut out every function and method.
 
     Returns (the documented functions in source order, how many functions have no docstring).
-    Raises SyntaxError (or ValueError for null bytes) when `text` is not valid Python.
+    Raises SyntaxError (or ValueError for null bytes) when `text` is not valid Python,
+    RecursionError or MemoryError when it nests too deeply for the parser, `TooSlow` when
+    `deadline` passes.
     """
     tree = ast.parse(text, filename)
     lines = text.split("\n")
     found: list[PyFunction] = []
+    undocumented = _collect(tree, lines, found, deadline)
+    found.sort(key=lambda f: f.line)
+    return found, undocumented
+
+
+@dataclass
+class PyParse:
+    """What `parse_functions` found: the documented functions in source order, how many
+    functions have no docstring, and the top-level statements that could not be parsed as
+    (1-based first line, the error)."""
+
+    functions: list[PyFunction]
+    undocumented: int
+    failures: list[tuple[int, BaseException]] = field(default_factory=list)
+
+
+def parse_functions(text: str, filename: str, deadline: Deadline | None = None) -> PyParse:
+    """`python_functions`, guarded: when the whole text nests too deeply to parse, each top-level
+    statement is parsed on its own and the ones that still fail are listed in `failures`.
+
+    Raises SyntaxError / ValueError as `python_functions` does, the nesting error itself when the
+    text cannot even be split into statements, `TooSlow` when `deadline` passes.
+    """
+    try:
+        functions, undocumented = python_functions(text, filename, deadline)
+        return PyParse(functions, undocumented)
+    except (RecursionError, MemoryError) as error:
+        whole = error
+    try:
+        spans = _top_level_spans(text, deadline)
+    except (SyntaxError, tokenize.TokenError):
+        raise whole from None
+    lines = text.split("\n")
+    result = PyParse([], 0)
+    for first, last in spans:
+        if deadline is not None:
+            deadline.check()
+        try:
+            tree = ast.parse("\n".join(lines[first - 1 : last]), filename)
+            ast.increment_lineno(tree, first - 1)
+            result.undocumented += _collect(tree, lines, result.functions, deadline)
+        except (RecursionError, MemoryError, SyntaxError, ValueError) as e:
+            result.failures.append((first, e))
+    result.functions.sort(key=lambda f: f.line)
+    return result
+
+
+_CONTINUATIONS = frozenset({"else", "elif", "except", "finally"})
+
+
+def _top_level_spans(text: str, deadline: Deadline | None) -> list[tuple[int, int]]:
+    """The (first, last) 1-based lines of each top-level statement of `text` (decorators stay
+    with their definition, `else`/`except`... with their statement); through `tokenize`, which
+    does not recurse."""
+    starts: list[int] = []
+    depth = 0
+    line_start = True
+    after_decorator = False
+    for n, tok in enumerate(tokenize.generate_tokens(io.StringIO(text).readline)):
+        if deadline is not None and n % 4096 == 0:
+            deadline.check()
+        kind = tok.type
+        if kind == tokenize.INDENT:
+            depth += 1
+        elif kind == tokenize.DEDENT:
+            depth -= 1
+        elif kind == tokenize.NEWLINE:
+            line_start = True
+        elif kind not in (tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER) and line_start:
+            line_start = False
+            if depth == 0:
+                if not after_decorator and tok.string not in _CONTINUATIONS:
+                    starts.append(tok.start[0])
+                after_decorator = tok.string == "@"
+    total = text.count("\n") + 1
+    return [
+        (s, (starts[i + 1] - 1 if i + 1 < len(starts) else total)) for i, s in enumerate(starts)
+    ]
+
+
+def _collect(
+    tree: ast.Module, lines: list[str], found: list[PyFunction], deadline: Deadline | None
+) -> int:
+    """Append the documented functions of `tree` to `found`; return how many had no docstring."""
     undocumented = 0
-    for node, qualname in _walk(tree):
+    for n, (node, qualname) in enumerate(_walk(tree)):
+        if deadline is not None and n % 1024 == 0:
+            deadline.check()
         function = _cut(lines, node, qualname)
         if function is None:
             undocumented += 1
         else:
             found.append(function)
-    found.sort(key=lambda f: f.line)
-    return found, undocumented
+    return undocumented
 
 
 def strip_docstring(code: str) -> str | None:
@@ -80,7 +175,7 @@ def strip_docstring(code: str) -> str | None:
     text = code.replace("\r\n", "\n").replace("\r", "\n")
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # not Python, or too deep
         return None
     for node in tree.body:
         if isinstance(node, _FUNCTIONS):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pipeline.records import Sample, Source
 from pipeline.sources import IngestProblem, Item, Skipped
-from pipeline.sources.pyast import decode_python, python_functions
+from pipeline.sources.guard import Deadline, guard_file, problem_for
+from pipeline.sources.pyast import decode_python, parse_functions
 
 # folders that hold tests (`__phello__` is the frozen-module test package), third-party
 # packages or caches, never library code; `config-3.11-<platform>` holds build files
@@ -49,33 +50,39 @@ def iter_stdlib(root: Path | None = None) -> Iterator[Item]:
     base = stdlib_root() if root is None else root
     repo = stdlib_repo()
     for file in stdlib_files(base):
-        rel = file.relative_to(base).as_posix()
-        try:
-            text = decode_python(file.read_bytes())
-            functions, undocumented = python_functions(text, rel)
-        except OSError as e:
-            yield IngestProblem(str(file), 0, "unreadable", f"cannot read: {e.strerror or e}")
-            continue
-        except UnicodeDecodeError as e:
-            yield IngestProblem(str(file), 0, "not UTF-8", f"not UTF-8: {e.reason}")
-            continue
-        except SyntaxError as e:
-            yield IngestProblem(str(file), e.lineno or 0, "syntax error", f"syntax error: {e.msg}")
-            continue
-        except ValueError as e:  # null bytes
-            yield IngestProblem(str(file), 0, "binary file", f"binary file: {e}")
-            continue
-        for f in functions:
-            yield Sample(
-                source=Source.STDLIB.value,
-                language="python",
-                repo=repo,
-                path=rel,
-                func_name=f.qualname,
-                line=f.line,
-                docstring=f.docstring,
-                code=f.code,
-                code_nodoc=f.code_nodoc,
-            )
-        if undocumented:
-            yield Skipped("no docstring", undocumented)
+        yield from guard_file(str(file), _iter_file(file, file.relative_to(base).as_posix(), repo))
+
+
+def _iter_file(file: Path, rel: str, repo: str) -> Iterator[Item]:
+    """The items of one library file (a file too deeply nested costs only its statements)."""
+    try:
+        text = decode_python(file.read_bytes())
+        parsed = parse_functions(text, rel, Deadline())
+    except OSError as e:
+        yield IngestProblem(str(file), 0, "unreadable", f"cannot read: {e.strerror or e}")
+        return
+    except UnicodeDecodeError as e:
+        yield IngestProblem(str(file), 0, "not UTF-8", f"not UTF-8: {e.reason}")
+        return
+    except SyntaxError as e:
+        yield IngestProblem(str(file), e.lineno or 0, "syntax error", f"syntax error: {e.msg}")
+        return
+    except ValueError as e:  # null bytes
+        yield IngestProblem(str(file), 0, "binary file", f"binary file: {e}")
+        return
+    for f in parsed.functions:
+        yield Sample(
+            source=Source.STDLIB.value,
+            language="python",
+            repo=repo,
+            path=rel,
+            func_name=f.qualname,
+            line=f.line,
+            docstring=f.docstring,
+            code=f.code,
+            code_nodoc=f.code_nodoc,
+        )
+    if parsed.undocumented:
+        yield Skipped("no docstring", parsed.undocumented)
+    for line, error in parsed.failures:
+        yield problem_for(str(file), line, error, "statement")

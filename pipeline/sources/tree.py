@@ -12,7 +12,8 @@ from pathlib import Path
 
 from pipeline.records import Sample, Source
 from pipeline.sources import IngestProblem, Item, Skipped
-from pipeline.sources.pyast import decode_python, python_functions
+from pipeline.sources.guard import Deadline, guard_file, problem_for
+from pipeline.sources.pyast import decode_python, parse_functions
 from pipeline.sources.treesitter import EXTENSIONS, LANGUAGES, treesitter_functions
 
 SKIP_DIRS = frozenset(
@@ -55,7 +56,9 @@ def iter_tree(paths: Iterable[Path | str]) -> Iterator[Item]:
     `func_name` qualified (`Class.method`). Functions without documentation are yielded as
     `Skipped`; paths that do not exist, folders without source files, files that are binary, not
     UTF-8, too large or do not parse, as `IngestProblem` (a file that parses in part, through
-    tree-sitter, still gives the functions outside its broken part).
+    tree-sitter, still gives the functions outside its broken part). A file too deeply nested,
+    too complex or too slow to parse costs only itself (or, for Python, only its top-level
+    statements that cannot be parsed); nothing raises out of this generator for one bad file.
     """
     for given in paths:
         root = Path(given)
@@ -66,7 +69,8 @@ def iter_tree(paths: Iterable[Path | str]) -> Iterator[Item]:
             n = 0
             for file in source_files(root):
                 n += 1
-                yield from _iter_file(file, repo, file.relative_to(root).as_posix())
+                rel = file.relative_to(root).as_posix()
+                yield from guard_file(str(file), _iter_file(file, repo, rel))
             if n == 0:
                 yield IngestProblem(
                     str(root), 0, "no source files", "no source files (Python, JavaScript, "
@@ -77,7 +81,9 @@ def iter_tree(paths: Iterable[Path | str]) -> Iterator[Item]:
                 str(root), 0, "unsupported file", f"unsupported file type {root.suffix!r}"
             )
         else:
-            yield from _iter_file(root, root.resolve().parent.name, root.name)
+            yield from guard_file(
+                str(root), _iter_file(root, root.resolve().parent.name, root.name)
+            )
 
 
 def _iter_file(file: Path, repo: str, rel: str) -> Iterator[Item]:
@@ -95,18 +101,21 @@ def _iter_file(file: Path, repo: str, rel: str) -> Iterator[Item]:
     if len(data) > MAX_BYTES:
         yield IngestProblem(name, 0, "too large", f"too large ({len(data):,} bytes), skipped")
         return
-    if b"\x00" in data[:8192]:
-        yield IngestProblem(name, 0, "binary file", "binary file (NUL bytes), skipped")
+    nul = data.find(b"\x00", 0, 8192)
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        yield IngestProblem(name, line, "binary file", "binary file (a NUL byte), skipped")
         return
+    deadline = Deadline()
     if key == "python":
-        yield from _python_file(name, data, repo, rel)
+        yield from _python_file(name, data, repo, rel, deadline)
         return
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as e:
         yield _not_utf8(name, data, e)
         return
-    result = treesitter_functions(key, data.replace(b"\r\n", b"\n"))
+    result = treesitter_functions(key, data.replace(b"\r\n", b"\n"), deadline)
     language = LANGUAGES[key].name
     for f in result.functions:
         yield _sample(language, repo, rel, f.qualname, f.line, f.docstring, f.code, f.code)
@@ -121,10 +130,10 @@ def _iter_file(file: Path, repo: str, rel: str) -> Iterator[Item]:
         )
 
 
-def _python_file(name: str, data: bytes, repo: str, rel: str) -> Iterator[Item]:
+def _python_file(name: str, data: bytes, repo: str, rel: str, deadline: Deadline) -> Iterator[Item]:
     try:
         text = decode_python(data)
-        functions, undocumented = python_functions(text, name)
+        parsed = parse_functions(text, name, deadline)
     except UnicodeDecodeError as e:
         yield _not_utf8(name, data, e)
         return
@@ -134,10 +143,12 @@ def _python_file(name: str, data: bytes, repo: str, rel: str) -> Iterator[Item]:
     except ValueError as e:
         yield IngestProblem(name, 0, "binary file", f"binary file: {e}")
         return
-    for f in functions:
+    for f in parsed.functions:
         yield _sample("python", repo, rel, f.qualname, f.line, f.docstring, f.code, f.code_nodoc)
-    if undocumented:
-        yield Skipped(NO_DOC, undocumented)
+    if parsed.undocumented:
+        yield Skipped(NO_DOC, parsed.undocumented)
+    for line, error in parsed.failures:
+        yield problem_for(name, line, error, "statement")
 
 
 def _not_utf8(name: str, data: bytes, e: UnicodeDecodeError) -> IngestProblem:

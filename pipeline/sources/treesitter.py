@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any, Literal
 
 from pipeline.sources import reindent
+from pipeline.sources.guard import Deadline
 
 
 @dataclass(frozen=True)
@@ -168,16 +169,21 @@ def _parser(key: str) -> Any:
     return tree_sitter.Parser(tree_sitter.Language(grammar))
 
 
-def treesitter_functions(key: str, data: bytes) -> TSResult:
-    """Parse `data` (UTF-8 source) as language `key` of `LANGUAGES` and cut out its functions."""
+def treesitter_functions(key: str, data: bytes, deadline: Deadline | None = None) -> TSResult:
+    """Parse `data` (UTF-8 source) as language `key` of `LANGUAGES` and cut out its functions.
+
+    Raises `TooSlow` when `deadline` passes (the parser itself is cancelled then too).
+    """
     spec = LANGUAGES[key]
-    root = _parser(key).parse(data).root_node
+    root = _parse(key, data, deadline).root_node
     found: list[TSFunction] = []
     undocumented = 0
-    for node, qualname in _walk(spec, root):
+    for n, (node, qualname) in enumerate(_walk(spec, root, data)):
+        if deadline is not None and n % 256 == 0:
+            deadline.check()
         if node.has_error:
             continue
-        first, doc = _doc_comment(spec, node)
+        first, doc = _doc_comment(spec, node, data)
         if not doc:
             undocumented += 1
             continue
@@ -199,7 +205,28 @@ def treesitter_functions(key: str, data: bytes) -> TSResult:
     return TSResult(found, undocumented, error_line)
 
 
-def _walk(spec: LanguageSpec, root: Any) -> Iterator[tuple[Any, str]]:
+def _parse(key: str, data: bytes, deadline: Deadline | None) -> Any:
+    """The syntax tree of `data`; read through a callback so that the parser can be cancelled
+    (its progress callback is only called then) when `deadline` passes."""
+    parser = _parser(key)
+    if deadline is None:
+        return parser.parse(data)
+    view = memoryview(data)
+
+    def read(offset: int, _point: Any) -> bytes:
+        return bytes(view[offset : offset + 65536])
+
+    try:
+        tree = parser.parse(read, progress_callback=lambda *_: deadline.passed())
+    except ValueError:  # "Parsing failed": cancelled by the callback
+        deadline.check()
+        raise
+    if tree is None:
+        deadline.check()
+    return tree
+
+
+def _walk(spec: LanguageSpec, root: Any, data: bytes) -> Iterator[tuple[Any, str]]:
     """Every function node with its qualified name, in source order (iterative: minified code
     nests deeply)."""
     stack: list[tuple[Any, str]] = [(root, "")]
@@ -209,11 +236,11 @@ def _walk(spec: LanguageSpec, root: Any) -> Iterator[tuple[Any, str]]:
         for child in node.named_children:
             kind = child.type
             if kind in spec.functions and _is_function(spec, child):
-                name = prefix + _name(spec, child)
+                name = prefix + _name(spec, child, data)
                 yield child, name
                 pushed.append((child, name + "."))
             elif kind in spec.scopes:
-                pushed.append((child, prefix + _name(spec, child) + "."))
+                pushed.append((child, prefix + _name(spec, child, data) + "."))
             else:
                 pushed.append((child, prefix))
         stack.extend(reversed(pushed))
@@ -226,19 +253,19 @@ def _is_function(spec: LanguageSpec, node: Any) -> bool:
     return True
 
 
-def _name(spec: LanguageSpec, node: Any) -> str:
+def _name(spec: LanguageSpec, node: Any, data: bytes) -> str:
     """The function's or scope's name; a Go method's is `Receiver.Method`."""
     name = node.child_by_field_name("name")
-    text = _text(name) if name is not None else "<anonymous>"
+    text = _text(name, data) if name is not None else "<anonymous>"
     if node.type == "method_declaration" and spec.name == "go":
         receiver = node.child_by_field_name("receiver")
         type_name = _first_of_type(receiver, "type_identifier") if receiver is not None else None
         if type_name is not None:
-            return f"{_text(type_name)}.{text}"
+            return f"{_text(type_name, data)}.{text}"
     if node.type == "singleton_method":
         obj = node.child_by_field_name("object")
         if obj is not None and obj.type != "self":
-            return f"{_text(obj)}.{text}"
+            return f"{_text(obj, data)}.{text}"
     return text
 
 
@@ -252,11 +279,13 @@ def _first_of_type(node: Any, kind: str) -> Any:
     return None
 
 
-def _text(node: Any) -> str:
-    return bytes(node.text).decode("utf-8", "replace")
+def _text(node: Any, data: bytes) -> str:
+    """The source text of `node` (sliced from `data`: a tree parsed through a callback has no
+    text of its own)."""
+    return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
-def _doc_comment(spec: LanguageSpec, node: Any) -> tuple[Any, str]:
+def _doc_comment(spec: LanguageSpec, node: Any, data: bytes) -> tuple[Any, str]:
     """(the node where the function's code starts, its doc comment's text or "" when none).
 
     The code starts at the function, at the declaration of a bound function (`const f = ...`),
@@ -282,7 +311,7 @@ def _doc_comment(spec: LanguageSpec, node: Any) -> tuple[Any, str]:
         behind = prev.prev_sibling
         if behind is not None and behind.end_point[0] == prev.start_point[0]:
             break  # a trailing comment of the code before, not a doc comment
-        text = _text(prev)
+        text = _text(prev, data)
         if spec.style == "block":
             if text.startswith("/**") and not text.startswith("/**/"):
                 comments.append(text)

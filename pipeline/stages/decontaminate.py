@@ -19,7 +19,6 @@ given, the leakage report: metric `"leakage"` (shape in `leakage_report`).
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
 import importlib.util
@@ -34,10 +33,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.config import Config, DecontaminateConfig
+from pipeline.config import DecontaminateConfig
+from pipeline.progress import Bar, Progress, no_progress
+from pipeline.records import Flag, Instance
 from pipeline.store import Workspace
-from pipeline.store.export import exportable_ids, instance_texts
-from pipeline.store.flags import Flag, flagged_instance_ids, replace_flags
+from pipeline.store.export import accepted_ids, exportable_ids, instance_texts
+from pipeline.store.flags import clearances_by_instance, flagged_instance_ids, replace_flags
 
 __all__ = [
     "HISTOGRAM_BINS",
@@ -293,64 +294,97 @@ def _embedding_signal(
 
 
 # -- the stage --------------------------------------------------------------------------------
-def _config_hash(cfg: DecontaminateConfig, model: str, embedding: bool) -> str:
-    payload = {"cfg": dataclasses.asdict(cfg), "model": model, "embedding": embedding}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+def _digest(lines: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
+
+
+def _ngram_flags(
+    texts: Sequence[Instance],
+    bench: Sequence[BenchmarkItem],
+    cfg: DecontaminateConfig,
+    bar: Bar,
+) -> list[Flag]:
+    """The n-gram signal: a flag per (instance, benchmark item) whose overlap reaches the
+    threshold, in instance order."""
+    flags: list[Flag] = []
+    index = NgramIndex(bench, cfg.ngram)
+    for inst in texts:
+        bar.update()
+        joined = f"{inst.instruction}\n{inst.input}\n{inst.output}"
+        for i, score in sorted(index.scores(joined).items()):
+            if score >= cfg.ngram_threshold:
+                it = bench[i]
+                flags.append(Flag(inst.id, it.benchmark, it.item_id, "ngram", round(score, 6)))
+    return flags
+
+
+def _embedding_flags(
+    encode: Encode, texts: Sequence[Instance], bench: Sequence[BenchmarkItem], threshold: float
+) -> tuple[list[Flag], dict[str, npt.NDArray[np.float32]]]:
+    """The embedding signal: flags at cosine >= threshold, and each instance's nearest-item
+    similarity per benchmark (for the leakage report)."""
+    if not texts:
+        return [], {b.benchmark: np.empty(0, dtype=np.float32) for b in bench}
+    hits, nearest = _embedding_signal(
+        encode, bench, [f"{t.instruction}\n{t.output}" for t in texts], threshold
+    )
+    flags = [
+        Flag(texts[row].id, bench[col].benchmark, bench[col].item_id, "embedding", round(score, 6))
+        for row, col, score in hits
+    ]
+    return flags, nearest
 
 
 def decontaminate(
     ws: Workspace,
-    *,
     encode: Encode | None,
-    cfg: Config | DecontaminateConfig | None = None,
+    *,
+    cfg: DecontaminateConfig,
+    model_name: str = "",
     items: Iterable[BenchmarkItem] | None = None,
-    model_name: str | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Flag generated instances that overlap benchmark items; store flags and metric "leakage".
 
     `encode(texts) -> (n, d) float32` embeds texts (normalised here anyway); None skips the
-    embedding signal and leaves the leakage metric as it was. `cfg` defaults to the workspace's
-    `[decontaminate]`; `items` to `load_benchmarks(cfg)`; `model_name` (recorded in the report)
-    to `[embed] model`. Returns counts: instances, benchmark_items {name: n}, ngram_flags,
-    embedding_flags, flagged_instances (any flag), flagged (not cleared), cleared, embedding
-    (bool), leakage (the report, or None).
+    embedding signal and leaves the leakage metric as it was. `model_name` names `encode`'s model
+    in the report; `items` default to `load_benchmarks(cfg, ws.root)`; `cfg.force` redoes current
+    work. `progress` counts instances checked. Returns counts: instances, benchmark_items
+    {name: n}, ngram_flags, embedding_flags, flagged_instances (any flag), flagged (not cleared), cleared, embedding
+    (bool), leakage (the report, or None), current (True: the instances, benchmarks, reviews
+    and settings are those of the last complete run, so nothing was redone and the other counts
+    are absent).
     """
-    if isinstance(cfg, Config):
-        cfg = cfg.decontaminate
-    cfg = cfg or ws.config.decontaminate
-    model = model_name if model_name is not None else ws.config.embed.model
+    model = model_name
     bench = list(items) if items is not None else load_benchmarks(cfg, ws.root)
     if not bench:
         raise BenchmarkError(
             "no benchmark to check against: set `humaneval = true` or name files in "
             "`benchmarks` in [decontaminate]"
         )
-    with ws.run("decontaminate", _config_hash(cfg, model, encode is not None)) as run:
-        texts = instance_texts(ws)
-        flags: list[Flag] = []
-        index = NgramIndex(bench, cfg.ngram)
-        for inst in texts:
-            joined = f"{inst.instruction}\n{inst.input}\n{inst.output}"
-            for i, score in sorted(index.scores(joined).items()):
-                if score >= cfg.ngram_threshold:
-                    it = bench[i]
-                    flags.append(Flag(inst.id, it.benchmark, it.item_id, "ngram", round(score, 6)))
+    texts = instance_texts(ws)
+    inputs = {
+        "model": model,
+        "embedding": encode is not None,
+        "benchmarks": _digest(f"{b.benchmark}\0{b.item_id}\0{b.text}" for b in bench),
+        "instances": _digest(f"{t.id}\0{t.instruction}\0{t.input}\0{t.output}" for t in texts),
+        "accepted": _digest(sorted(accepted_ids(ws))),
+        "cleared": _digest(sorted(clearances_by_instance(ws))),
+    }
+    with ws.stage("decontaminate", cfg, inputs, force=cfg.force) as run:
+        if run.current:
+            return {"current": True, "leakage": ws.get_metric("leakage")}
+        bar = progress(total=len(texts), desc="decontaminate", unit="instance")
+        flags = _ngram_flags(texts, bench, cfg, bar)
+        bar.close()
         ngram_flags = len(flags)
         nearest: dict[str, npt.NDArray[np.float32]] = {}
-        if encode is not None and texts:
-            hits, nearest = _embedding_signal(
-                encode,
-                bench,
-                [f"{t.instruction}\n{t.output}" for t in texts],
-                cfg.similarity_threshold,
-            )
-            for row, col, score in hits:
-                it = bench[col]
-                flags.append(
-                    Flag(texts[row].id, it.benchmark, it.item_id, "embedding", round(score, 6))
-                )
-        elif encode is not None:
-            nearest = {b.benchmark: np.empty(0, dtype=np.float32) for b in bench}
+        if encode is not None:
+            more, nearest = _embedding_flags(encode, texts, bench, cfg.similarity_threshold)
+            flags += more
         replace_flags(ws, flags)
         flagged_any = {f.instance_id for f in flags}
         flagged = len(flagged_instance_ids(ws))
@@ -380,5 +414,4 @@ def decontaminate(
                 for name, r in report["benchmarks"].items()
             }
         run.counts.update(counts)
-    ws.set_stage_hash("decontaminate", _config_hash(cfg, model, encode is not None))
-    return {**counts, "leakage": report}
+    return {**counts, "leakage": report, "current": False}

@@ -20,17 +20,14 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
-from pipeline.config import SECTIONS, DecontaminateConfig
+from pipeline.config import DecontaminateConfig, config_hash
+from pipeline.records import EDITABLE_FIELDS, ExportFilters, ExportFormat, Review
 from pipeline.store import Workspace
 from pipeline.store.export import (
-    EDITABLE_FIELDS,
     effective_edits,
     judgments_by_instance,
     reviews_by_instance,
@@ -38,6 +35,7 @@ from pipeline.store.export import (
 )
 from pipeline.store.flags import clearances_by_instance, flags_by_instance
 from pipeline.store.status import funnel
+from pipeline.version import __version__
 
 __all__ = [
     "FORMATS",
@@ -50,63 +48,14 @@ __all__ = [
 ]
 
 
-class ExportFormat(StrEnum):
-    ALPACA = "alpaca"
-    MESSAGES = "messages"
-    FULL = "full"
-
-
 FORMATS: tuple[str, ...] = tuple(f.value for f in ExportFormat)
-VERDICT_SOURCES = ("human", "judge")
-VERDICTS = ("accept", "reject")
-
-
-@dataclass
-class ExportFilters:
-    """Which instances an export holds. `None` means no restriction on that field.
-
-    `languages` are source-sample languages; `reviewers` the reviewer of the deciding review;
-    `verdicts` the final verdicts taken (reject too for negative examples).
-    """
-
-    tasks: list[str] | None = None
-    languages: list[str] | None = None
-    verdict_source: str | None = None
-    reviewers: list[str] | None = None
-    include_flagged: bool = False
-    verdicts: tuple[str, ...] = ("accept",)
-
-    def validate(self) -> None:
-        """Raise ValueError on an unknown verdict source or verdict."""
-        if self.verdict_source is not None and self.verdict_source not in VERDICT_SOURCES:
-            raise ValueError(
-                f"verdict source must be one of {', '.join(VERDICT_SOURCES)}, "
-                f"got {self.verdict_source!r}"
-            )
-        if not self.verdicts or any(v not in VERDICTS for v in self.verdicts):
-            raise ValueError(f"verdicts must be among {', '.join(VERDICTS)}, got {self.verdicts}")
-
-    def as_dict(self) -> dict[str, Any]:
-        """The filters with lists sorted: equal filters give an equal manifest."""
-
-        def norm(values: Sequence[str] | None) -> list[str] | None:
-            return None if values is None else sorted(set(values))
-
-        return {
-            "tasks": norm(self.tasks),
-            "languages": norm(self.languages),
-            "verdict_source": self.verdict_source,
-            "reviewers": norm(self.reviewers),
-            "include_flagged": self.include_flagged,
-            "verdicts": norm(self.verdicts),
-        }
 
 
 @dataclass
 class Export:
     """A built export: the JSONL text, its manifest and card, and the rows it holds."""
 
-    format: str
+    format: ExportFormat
     jsonl: str
     manifest: dict[str, Any]
     card: str
@@ -121,26 +70,21 @@ class Export:
         return json.dumps(self.manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def build_export(ws: Workspace, fmt: str, filters: ExportFilters | None = None) -> Export:
+def build_export(
+    ws: Workspace, fmt: ExportFormat | str, filters: ExportFilters | None = None
+) -> Export:
     """Select the instances `filters` admit and render them as `fmt` (alpaca|messages|full).
 
     Returns the JSONL text (one object a line, by instance id; empty when nothing matches), the
     manifest (counts by task, language and verdict source; config hash; models; schema version;
-    sha256 of the JSONL) and the dataset card (Markdown).
+    sha256 of the JSONL) and the dataset card (Markdown). Raises ValueError on an unknown format.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
+    fmt = ExportFormat(fmt)
     filters = filters or ExportFilters()
     filters.validate()
-    selected = select_for_export(
-        ws,
-        verdicts=filters.verdicts,
-        tasks=filters.tasks,
-        languages=filters.languages,
-        verdict_source=filters.verdict_source,
-        reviewers=filters.reviewers,
-        include_flagged=filters.include_flagged,
-    )
+    selected = select_for_export(ws, filters)
     edits = effective_edits(ws)
     for rec in selected:
         rec["edits"] = edits.get(rec["id"], {})
@@ -246,14 +190,14 @@ def _full_rows(ws: Workspace, selected: list[dict[str, Any]]) -> list[dict[str, 
 def _full_row(
     r: dict[str, Any],
     judgments: list[dict[str, Any]],
-    reviews: list[dict[str, Any]],
+    reviews: list[tuple[Review, bool]],
     flags: list[dict[str, Any]],
     clearances: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Every field with provenance. Maps with open keys become lists of records (Arrow-friendly)."""
-    effective = [rv for rv in reviews if rv["effective"]]
     # the deciding review's flips: {criterion: passed as the reviewer sees it}
-    human_passed = {k: bool(v) for k, v in (effective[-1]["flips"] if effective else {}).items()}
+    deciding = next((rv for rv, _ in reviews if rv.id == r["review_id"]), None)
+    human_passed = {} if deciding is None else deciding.flips
     gen_cost = float(r["gen_cost_usd"] or 0.0)
     judge_cost = float(r["judge_cost_usd"] or 0.0)
     return {
@@ -305,13 +249,17 @@ def _full_row(
         "judgments": [{**j, "human_passed": human_passed.get(j["criterion"])} for j in judgments],
         "reviews": [
             {
-                **{k: v for k, v in rv.items() if k not in ("flips", "edits")},
-                "flips": [
-                    {"criterion": k, "passed": bool(v)} for k, v in sorted(rv["flips"].items())
-                ],
-                "edits": [{"field": k, "text": str(v)} for k, v in sorted(rv["edits"].items())],
+                "id": rv.id,
+                "reviewer": rv.reviewer,
+                "verdict": rv.verdict,
+                "reason": rv.reason,
+                "undoes": rv.undoes,
+                "created_at": rv.created_at,
+                "effective": effective,
+                "flips": [{"criterion": k, "passed": v} for k, v in sorted(rv.flips.items())],
+                "edits": [{"field": k, "text": v} for k, v in sorted(rv.edits.items())],
             }
-            for rv in reviews
+            for rv, effective in reviews
         ],
         "flagged": bool(r["flagged"]),
         "flags": [{k: v for k, v in f.items() if k != "instance_id"} for f in flags],
@@ -359,7 +307,7 @@ def _manifest(
             "judge": sorted({str(r["judge_model"]) for r in selected if r["judge_model"]}),
             "embedding": cfg.embed.model,
         },
-        "config_hash": cfg.section_hash(*SECTIONS),
+        "config_hash": config_hash(cfg),
         "schema_version": ws.schema_version,
         "wavecurate_version": __version__,
     }

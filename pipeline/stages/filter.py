@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from datasketch import MinHash, MinHashLSH
 
-from pipeline.config import FilterConfig, config_hash
+from pipeline.config import FilterConfig
+from pipeline.progress import Progress, no_progress
+from pipeline.records import StoredSample
 from pipeline.store import Workspace
-from pipeline.store.samples import StoredSample, iter_samples, set_dropped
+from pipeline.store.samples import iter_samples, set_dropped
 
 # The order rules are applied in; `dropped_by` holds one of these names.
 RULES = ("too_short", "too_long", "blacklist", "exact_duplicate", "near_duplicate")
@@ -27,10 +29,11 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 @dataclass(frozen=True)
 class FilterResult:
-    """What a filter run decided: rule per sample id (None = kept) and whether it ran at all."""
+    """What a filter run decided: rule per sample id (None = kept); `current`: nothing changed
+    since the last run, so it decided nothing new (the decisions are the stored ones)."""
 
     decisions: dict[str, str | None]
-    skipped: bool = False
+    current: bool = False
 
     @property
     def kept(self) -> int:
@@ -122,18 +125,23 @@ def near_duplicates(samples: Sequence[StoredSample], cfg: FilterConfig) -> list[
     return dropped
 
 
-def filter_samples(ws: Workspace, cfg: FilterConfig, *, force: bool = False) -> FilterResult:
+def filter_samples(
+    ws: Workspace, *, cfg: FilterConfig, progress: Progress = no_progress
+) -> FilterResult:
     """Run the filter stage on every sample in the workspace; record a `runs` row.
 
-    Skips (returns `skipped=True`) when neither the settings nor the samples changed since the
-    last run, unless `force`.
+    Current (returns `current=True`, records nothing) when neither the settings nor the samples
+    changed since the last run, unless `cfg.force`. `progress` counts samples decided.
     """
     samples = list(iter_samples(ws))
-    state = config_hash(cfg, len(samples), samples[-1].seq if samples else -1)
-    if not force and ws.stage_hash("filter") == state:
-        return FilterResult({s.id: s.dropped_by for s in samples}, skipped=True)
-    with ws.run("filter", state) as run:
+    inputs = [len(samples), samples[-1].seq if samples else -1]
+    with ws.stage("filter", cfg, inputs, force=cfg.force) as run:
+        if run.current:
+            return FilterResult({s.id: s.dropped_by for s in samples}, current=True)
+        bar = progress(total=len(samples), desc="filter", unit="sample")
         decisions = decide(samples, cfg)
+        bar.update(len(samples))
+        bar.close()
         changed = {s.id: decisions[s.id] for s in samples if s.dropped_by != decisions[s.id]}
         set_dropped(ws, changed)
         result = FilterResult(decisions)
@@ -141,5 +149,4 @@ def filter_samples(ws: Workspace, cfg: FilterConfig, *, force: bool = False) -> 
             {"samples": len(samples), "kept": result.kept, "dropped": result.dropped(),
              "changed": len(changed)}
         )  # fmt: skip
-    ws.set_stage_hash("filter", state)
     return result

@@ -17,30 +17,20 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.config import GenerateConfig, LLMConfig, config_hash
+from pipeline.config import GenerateConfig
 from pipeline.llm.base import Provider, Request
 from pipeline.llm.cache import CallResult
 from pipeline.llm.cost import estimate_tokens
 from pipeline.llm.parse import parse_generation
 from pipeline.llm.render import generation_request
-from pipeline.llm.stage import (
-    ProgressFactory,
-    StageReport,
-    estimate_calls,
-    no_progress,
-    run_stage_calls,
-)
+from pipeline.llm.stage import LLM, StageReport, estimate_calls, run_stage_calls
+from pipeline.progress import Progress, no_progress
 from pipeline.prompts import Example, PromptSet, load_prompts
-from pipeline.records import InstanceStatus, Task
+from pipeline.records import Instance, InstanceStatus, StoredSample, Task, Verdict
 from pipeline.stages.tasks import check_mix, draw_target_language, draw_task, rule_violations
 from pipeline.store import Workspace
-from pipeline.store.instances import (
-    InstanceRow,
-    instance_status_by_sample,
-    pool_rows,
-    upsert_instance,
-)
-from pipeline.store.samples import StoredSample, get_samples
+from pipeline.store.instances import instance_status_by_sample, pool_rows, upsert_instance
+from pipeline.store.samples import get_samples
 from pipeline.store.vectors import coreset_rows
 
 # judged instances longer than this (instruction, input and output) never become examples
@@ -64,10 +54,10 @@ def few_shot_pools(
         if len(row.instruction) + len(row.input) + len(row.output) > MAX_EXAMPLE_CHARS:
             continue  # a long example would crowd out the prompt
         example = Example(
-            row.id, task, "good" if row.verdict == "accept" else "bad",
+            row.id, task, "good" if row.verdict == Verdict.ACCEPT else "bad",
             row.instruction, row.input, row.output, row.analysis,
         )  # fmt: skip
-        (good if row.verdict == "accept" else bad).append(example)
+        (good if row.verdict == Verdict.ACCEPT else bad).append(example)
     return good, bad
 
 
@@ -150,9 +140,7 @@ def _plan(
     return items, refresh, counts
 
 
-def _instance(
-    item: _Item, result: CallResult, provider: Provider, prompts: PromptSet
-) -> InstanceRow:
+def _instance(item: _Item, result: CallResult, provider: Provider, prompts: PromptSet) -> Instance:
     answer = result.answer
     instruction = input_ = output = error = ""
     if answer.stop_reason == "skipped":
@@ -171,7 +159,7 @@ def _instance(
             status = InstanceStatus.RULES if broken else InstanceStatus.OK
             error = "; ".join(broken)
     rendered = item.request.rendered()
-    return InstanceRow(
+    return Instance(
         id=instance_id(item.sample.id, item.task, prompts.version),
         sample_id=item.sample.id,
         task=item.task.value,
@@ -193,32 +181,26 @@ def _instance(
 
 
 def generate_instances(
-    ws: Workspace,
-    provider: Provider,
-    *,
-    cfg: GenerateConfig,
-    llm: LLMConfig,
-    model: str,
-    retry_failed: bool = False,
-    limit: int | None = None,
-    dry_run: bool = False,
-    progress: ProgressFactory = no_progress,
+    ws: Workspace, llm: LLM, *, cfg: GenerateConfig, progress: Progress = no_progress
 ) -> StageReport:
     """Generate the instances still missing for the coreset; see the module docstring.
 
-    `model` names the Generator model in requests (`llm.generator_model`, or `offline`).
-    `limit` takes only the first N coreset samples. `dry_run` makes no call and writes nothing:
-    the report carries the estimate. The run's counts (calls, cache hits, tokens, cost, and
-    instances per status) go to its `runs` row and the report.
+    `llm` is the Generator: provider, model (`llm.generator_model`, or `offline`) and the `[llm]`
+    settings. Run-time options on `cfg`: `limit` takes only the first N coreset samples,
+    `retry_failed` calls again for failed ones, `dry_run` makes no call and writes nothing (the
+    report carries the estimate). The run's counts (calls, cache hits, tokens, cost, instances
+    per status) go to its `runs` row and the report. Current (nothing done, `current=True`)
+    when the coreset, prompts and settings are those of the last complete run.
     """
     prompts = load_prompts()
-    items, refresh, plan_counts = _plan(ws, prompts, cfg, model, retry_failed, limit)
+    provider, model = llm.provider, llm.model
+    items, refresh, plan_counts = _plan(ws, prompts, cfg, model, cfg.retry_failed, cfg.limit)
     requests = [item.request for item in items]
-    if dry_run:
+    if cfg.dry_run:
         expected = [estimate_tokens(item.sample.code) + 150 for item in items]
         estimate = estimate_calls(
-            ws, provider, requests, expected, prices=llm.prices, model=model, refresh=refresh,
-            batch=cfg.batch,
+            ws, provider, requests, expected, prices=llm.settings.prices, model=model,
+            refresh=refresh, batch=cfg.batch,
         )  # fmt: skip
         return StageReport(counts=plan_counts, estimate=estimate)
 
@@ -226,15 +208,26 @@ def generate_instances(
 
     def on_result(index: int, result: CallResult) -> None:
         row = _instance(items[index], result, provider, prompts)
-        upsert_instance(ws.db, row)
+        upsert_instance(ws, row)
         statuses[row.status] += 1
 
-    bar = progress(total=len(items), desc="generate", unit="sample")
-    with ws.run("generate", config_hash(cfg, llm)) as run:
-        report = run_stage_calls(
-            ws, run, provider, requests, on_result, llm=llm, refresh=refresh, bar=bar
+    inputs = {"model": model, "prompts": prompts.version, "coreset": _digest(coreset_ids(ws))}
+    with ws.stage("generate", (cfg, llm.settings), inputs, force=cfg.retry_failed) as run:
+        if run.current:
+            return StageReport(counts=plan_counts, current=True)
+        run.complete = cfg.limit is None
+        bar = progress(total=len(items), desc="generate", unit="sample")
+        stopped = run_stage_calls(
+            ws, run, provider, requests, on_result, llm=llm.settings, refresh=refresh, bar=bar
         )
         run.counts.update(plan_counts)
         run.counts.update(statuses)
-        report.counts = dict(run.counts)
-    return report
+    return StageReport(counts=dict(run.counts), stopped=stopped)
+
+
+def coreset_ids(ws: Workspace) -> list[str]:
+    return [sample_id for _rank, sample_id, _radius in coreset_rows(ws)]
+
+
+def _digest(ids: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()

@@ -10,28 +10,25 @@ recorded as a failed judgment with the raw text; `--retry-failed` retries those.
 
 from __future__ import annotations
 
-from pipeline.config import JudgeConfig, LLMConfig, config_hash
+import hashlib
+
+from pipeline.config import JudgeConfig
 from pipeline.llm.base import Provider
 from pipeline.llm.cache import CallResult
 from pipeline.llm.parse import parse_judgment
 from pipeline.llm.render import Draft, judge_request
-from pipeline.llm.stage import (
-    ProgressFactory,
-    StageReport,
-    estimate_calls,
-    no_progress,
-    run_stage_calls,
-)
+from pipeline.llm.stage import LLM, StageReport, estimate_calls, run_stage_calls
+from pipeline.progress import Progress, no_progress
 from pipeline.prompts import PromptSet, load_prompts
-from pipeline.records import Task, Verdict
+from pipeline.records import CriterionAnswer, Instance, Task, Verdict
 from pipeline.store import Workspace
-from pipeline.store.instances import JudgeItem, instances_to_judge, record_judgment
+from pipeline.store.instances import instances_to_judge, ok_instance_ids, record_judgment
 from pipeline.store.llm import cost_summary
 
 
 def _record(
     ws: Workspace,
-    item: JudgeItem,
+    item: Instance,
     result: CallResult,
     provider: Provider,
     prompts: PromptSet,
@@ -42,18 +39,18 @@ def _record(
     answer = result.answer
     criteria_ids = [c.id for c in prompts.tasks[Task(item.task)].criteria]
     verdict: str | None = None
-    criteria: list[tuple[str, bool, str]] = []
+    criteria: tuple[CriterionAnswer, ...] = ()
     if answer.stop_reason == "skipped" or not answer.ok:
         error = answer.error if answer.stop_reason == "skipped" else f"call failed: {answer.error}"
     else:
         parsed = parse_judgment(answer.text, answer.stop_reason, criteria_ids)
         error = parsed.error
         if parsed.value is not None:
-            criteria = [(c.criterion, c.passed, c.rationale) for c in parsed.value]
+            criteria = parsed.value
             passed = all(c.passed for c in parsed.value)
             verdict = (Verdict.ACCEPT if passed else Verdict.REJECT).value
     record_judgment(
-        ws.db,
+        ws,
         item.id,
         verdict=verdict,
         status="ok" if verdict else "failed",
@@ -70,27 +67,21 @@ def _record(
 
 
 def judge_instances(
-    ws: Workspace,
-    provider: Provider,
-    *,
-    cfg: JudgeConfig,
-    llm: LLMConfig,
-    model: str,
-    retry_failed: bool = False,
-    limit: int | None = None,
-    dry_run: bool = False,
-    progress: ProgressFactory = no_progress,
+    ws: Workspace, llm: LLM, *, cfg: JudgeConfig, progress: Progress = no_progress
 ) -> StageReport:
     """Judge the instances still unjudged; see the module docstring.
 
-    `model` names the Discriminator model in requests (`llm.judge_model`, or `offline`). The
-    run's counts (calls, cache hits, tokens, cost, accepted/rejected/failed, and the cost per
-    accepted instance over the whole workspace) go to its `runs` row and the report.
+    `llm` is the Discriminator: provider, model (`llm.judge_model`, or `offline`) and the `[llm]`
+    settings; run-time options (`limit`, `retry_failed`, `dry_run`) are on `cfg`. The run's
+    counts (calls, cache hits, tokens, cost, accepted/rejected/failed, and the cost per accepted
+    instance over the whole workspace) go to its `runs` row and the report. Current (nothing
+    done) when the generated instances and settings are those of the last complete run.
     """
     prompts = load_prompts()
-    items = instances_to_judge(ws, retry_failed=retry_failed)
-    if limit is not None:
-        items = items[:limit]
+    provider, model = llm.provider, llm.model
+    items = instances_to_judge(ws, retry_failed=cfg.retry_failed)
+    if cfg.limit is not None:
+        items = items[: cfg.limit]
     drafts = [
         Draft(i.task, i.language, i.instruction, i.input, i.output, i.target_language)
         for i in items
@@ -99,35 +90,42 @@ def judge_instances(
         judge_request(d, prompts=prompts, model=model, max_tokens=cfg.max_tokens) for d in drafts
     ]
     # a failed judgment being retried must not be answered again from the cache
-    refresh = set(range(len(items))) if retry_failed else set()
+    refresh = set(range(len(items))) if cfg.retry_failed else set()
     plan_counts = {"to_judge": len(items)}
-    if dry_run:
+    if cfg.dry_run:
         expected = [80 * len(prompts.tasks[Task(i.task)].criteria) for i in items]
         estimate = estimate_calls(
-            ws, provider, requests, expected, prices=llm.prices, model=model, refresh=refresh,
-            batch=cfg.batch,
+            ws, provider, requests, expected, prices=llm.settings.prices, model=model,
+            refresh=refresh, batch=cfg.batch,
         )  # fmt: skip
         return StageReport(counts=plan_counts, estimate=estimate)
 
-    verdicts = {"accept": 0, "reject": 0, "failed": 0}
+    verdicts = {Verdict.ACCEPT: 0, Verdict.REJECT: 0, "failed": 0}
     rendered = [r.rendered() for r in requests]
 
     def on_result(index: int, result: CallResult) -> None:
         outcome = _record(ws, items[index], result, provider, prompts, rendered[index], model)
         verdicts[outcome] += 1
 
-    bar = progress(total=len(items), desc="judge", unit="instance")
-    with ws.run("judge", config_hash(cfg, llm)) as run:
-        report = run_stage_calls(
-            ws, run, provider, requests, on_result, llm=llm, refresh=refresh, bar=bar
+    inputs = {"model": model, "prompts": prompts.version, "instances": _digest(ok_instance_ids(ws))}
+    with ws.stage("judge", (cfg, llm.settings), inputs, force=cfg.retry_failed) as run:
+        if run.current:
+            return StageReport(counts=plan_counts, current=True)
+        run.complete = cfg.limit is None
+        bar = progress(total=len(items), desc="judge", unit="instance")
+        stopped = run_stage_calls(
+            ws, run, provider, requests, on_result, llm=llm.settings, refresh=refresh, bar=bar
         )
         costs = cost_summary(ws)
         run.counts.update(plan_counts)
         run.counts.update(
-            accepted=verdicts["accept"],
-            rejected=verdicts["reject"],
+            accepted=verdicts[Verdict.ACCEPT],
+            rejected=verdicts[Verdict.REJECT],
             judge_failed=verdicts["failed"],
             cost_per_accepted_usd=costs["cost_per_accepted_usd"],
         )
-        report.counts = dict(run.counts)
-    return report
+    return StageReport(counts=dict(run.counts), stopped=stopped)
+
+
+def _digest(ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()

@@ -7,18 +7,18 @@ stays bounded at any scale. One (x, y) per kept sample goes to the `projection` 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from pipeline.config import ProjectConfig
+from pipeline.progress import Progress, no_progress
 from pipeline.store import Workspace
+from pipeline.store.vectors import KeptEmbeddings
 
 __all__ = ["ProjectResult", "project", "project_samples"]
 
@@ -27,12 +27,12 @@ TRANSFORM_ROWS = 10_000  # rows per `transform` call
 
 @dataclass(frozen=True)
 class ProjectResult:
-    """What a project run did: samples projected, how many the fit used, whether it was skipped
-    (same inputs and settings as the stored projection), seconds spent."""
+    """What a project run did: samples projected, how many the fit used, whether it was current
+    (same inputs and settings as the stored projection: nothing done), seconds spent."""
 
     projected: int
     fitted: int
-    skipped: bool
+    current: bool
     seconds: float = 0.0
 
 
@@ -83,48 +83,40 @@ def project(
 
 
 def project_samples(
-    ws: Workspace, *, cfg: ProjectConfig | None = None, force: bool = False
+    ws: Workspace,
+    kept: KeptEmbeddings,
+    *,
+    cfg: ProjectConfig,
+    progress: Progress = no_progress,
 ) -> ProjectResult:
-    """Project every kept sample to 2-D and store it; skip when done for the same inputs.
-
-    `cfg` defaults to the workspace's `[project]`. Raises `EmbeddingsMissing` when a kept sample
-    has no embedding for the current `[embed]` settings.
-    """
-    from pipeline.embedding import model_key
-    from pipeline.stages.embed import load_kept_embeddings
+    """Project every kept sample to 2-D and store it; current (nothing done) when the stored
+    projection was made from the same embeddings and settings, unless `cfg.force`."""
     from pipeline.store.vectors import count_projection, replace_projection
 
-    cfg = cfg or ws.config.project
     if cfg.fit_sample < 1:
         raise ValueError(f"project.fit_sample must be positive, got {cfg.fit_sample}")
-    ids, x = load_kept_embeddings(ws)
-    key = model_key(ws.config.embed)
-    state = hashlib.sha256(
-        json.dumps(
-            {
-                "project": asdict(cfg),
-                "model_key": key,
-                "text": ws.config.embed.text,
-                "samples": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
-            },
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()[:16]
-    if not force and ws.stage_hash("project") == state and count_projection(ws) == len(ids):
-        return ProjectResult(len(ids), 0, skipped=True)
-    with ws.run("project", config_hash=state) as run:
+    ids = kept.ids
+    inputs = {"model_key": kept.model_key, "text": kept.text, "samples": kept.digest()}
+    force = cfg.force or count_projection(ws) != len(ids)
+    with ws.stage("project", cfg, inputs, force=force) as run:
+        if run.current:
+            return ProjectResult(len(ids), 0, current=True)
+        bar = progress(total=len(ids), desc="project", unit="sample")
         started = time.perf_counter()
         xy, fitted = project(
-            x,
+            kept.vectors,
             fit_sample=cfg.fit_sample,
             n_neighbors=cfg.n_neighbors,
             min_dist=cfg.min_dist,
             seed=cfg.seed,
         )
+        bar.update(len(ids))
+        bar.close()
         seconds = time.perf_counter() - started
         replace_projection(
-            ws, ((sid, float(a), float(b)) for sid, (a, b) in zip(ids, xy, strict=True)), key
+            ws,
+            ((sid, float(a), float(b)) for sid, (a, b) in zip(ids, xy, strict=True)),
+            kept.model_key,
         )
         run.counts.update({"projected": len(ids), "fitted": fitted, "seconds": seconds})
-    ws.set_stage_hash("project", state)
-    return ProjectResult(len(ids), fitted, skipped=False, seconds=seconds)
+    return ProjectResult(len(ids), fitted, current=False, seconds=seconds)

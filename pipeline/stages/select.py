@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,8 +36,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.config import config_hash
+from pipeline.config import SelectConfig
+from pipeline.progress import Bar, Progress, no_progress
 from pipeline.store import Workspace
+from pipeline.store.vectors import KeptEmbeddings
 
 __all__ = ["KCenterResult", "SelectResult", "kcenter_greedy", "resolve_k", "select_coreset"]
 
@@ -252,9 +253,9 @@ def _kcenter_torch(
 class SelectResult:
     """What a `select` run did.
 
-    size: coreset size after the run; added: picks this run made (0 when skipped); kept: kept
+    size: coreset size after the run; added: picks this run made (0 when current); kept: kept
     samples selected from; radius: covering radius of the whole coreset (euclidean, on unit
-    vectors: 0..2); skipped: same inputs and settings as the coreset already stored; seconds:
+    vectors: 0..2); current: same inputs and settings as the coreset already stored; seconds:
     time spent picking.
     """
 
@@ -262,7 +263,7 @@ class SelectResult:
     added: int
     kept: int
     radius: float
-    skipped: bool
+    current: bool
     seconds: float = 0.0
 
 
@@ -282,53 +283,35 @@ def resolve_k(n: int, *, k: int | None = None, fraction: float | None = None) ->
 
 def select_coreset(
     ws: Workspace,
+    kept: KeptEmbeddings,
     *,
-    k: int | None = None,
-    fraction: float | None = None,
-    seed: int | None = None,
-    extend: bool = False,
-    exact: bool | None = None,
-    device: str = "auto",
-    progress: bool = False,
+    cfg: SelectConfig,
+    progress: Progress = no_progress,
 ) -> SelectResult:
     """Select a coreset of the kept samples' embeddings with KCenterGreedy and store it.
 
-    Size: `k` or `fraction` of the kept samples (neither: `select.k`, or `select.fraction` when
-    k is 0); a k above the number of kept samples selects them all. Without `extend` the first
-    centre is drawn by `seed` (default `select.seed`) and the coreset is replaced; with `extend`
-    the stored coreset is kept, in order, and grown to k. Rank and the covering radius after each
-    pick go to the `coreset` table; coverage against random and k-means++ baselines to the
-    `coverage` metric. A run with the same inputs and settings as the stored coreset does nothing.
+    Size: `cfg.k`, or `cfg.fraction` of the kept samples when k is 0; a k above the number of
+    kept samples selects them all. Without `cfg.extend` the first centre is drawn by `cfg.seed`
+    and the coreset is replaced; with it the stored coreset is kept, in order, and grown to k.
+    Rank and the covering radius after each pick go to the `coreset` table; coverage against
+    random and k-means++ baselines to the `coverage` metric. A run with the same inputs and
+    settings as the stored coreset does nothing (`current=True`).
 
-    Raises `EmbeddingsMissing` when a kept sample has no embedding for the current `[embed]`
-    settings, ValueError for bad sizes or a coreset that cannot be extended.
+    Raises ValueError for bad sizes or a coreset that cannot be extended.
     """
-    from pipeline.embedding import model_key
-    from pipeline.stages.embed import load_kept_embeddings
     from pipeline.store.vectors import coreset_rows, replace_coreset
 
-    cfg = ws.config.select
-    seed = cfg.seed if seed is None else seed
-    exact = cfg.exact if exact is None else exact
-    if k is None and fraction is None:
-        k, fraction = (cfg.k, None) if cfg.k > 0 else (None, cfg.fraction)
-    ids, x = load_kept_embeddings(ws)
+    ids, x = kept.ids, kept.vectors
     n = len(ids)
     if n == 0:
         raise ValueError("no kept samples to select from: run `wavecurate ingest` and `filter`")
-    size = resolve_k(n, k=k, fraction=fraction)
-    key = model_key(ws.config.embed)
+    size = resolve_k(n, k=cfg.k) if cfg.k > 0 else resolve_k(n, fraction=cfg.fraction)
     existing = coreset_rows(ws)
-    inputs = {
-        "model_key": key,
-        "text": ws.config.embed.text,
-        "samples": hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16],
-        "exact": exact,
-    }
-    state = config_hash({**inputs, "k": size, "seed": seed, "extend": extend})
+    inputs = {"model_key": kept.model_key, "text": kept.text, "samples": kept.digest()}
+    settings = {"k": size, "seed": cfg.seed, "exact": cfg.exact, "extend": cfg.extend}
 
     first: int | list[int]
-    if extend and existing:
+    if cfg.extend and existing:
         position = {sid: i for i, sid in enumerate(ids)}
         lost = [sid for _, sid, _ in existing if sid not in position]
         if lost:
@@ -337,52 +320,40 @@ def select_coreset(
                 "run `wavecurate select` without --extend"
             )
         first = [position[sid] for _, sid, _ in existing]
-        done = len(first) >= size  # nothing to add
+        if len(first) >= size:  # nothing to add
+            _update_coverage(ws, cfg, x, ids, existing, inputs)
+            return SelectResult(len(existing), 0, n, existing[-1][2], current=True)
     else:
-        first = int(np.random.default_rng(seed).integers(n))
-        done = ws.stage_hash("select") == state and len(existing) == size
-    if done:
-        _update_coverage(ws, x, ids, existing, inputs, seed)
-        radius = existing[-1][2] if existing else 0.0
-        return SelectResult(len(existing), 0, n, radius, skipped=True)
+        first = int(np.random.default_rng(cfg.seed).integers(n))
 
-    with ws.run("select", config_hash=state) as run:
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=size, unit="pick", file=sys.stderr, dynamic_ncols=True, mininterval=0.5
-            )
+    with ws.stage("select", settings, inputs, force=len(existing) != size) as run:
+        if run.current:
+            _update_coverage(ws, cfg, x, ids, existing, inputs)
+            radius = existing[-1][2] if existing else 0.0
+            return SelectResult(len(existing), 0, n, radius, current=True)
+        bar = progress(total=size, desc="select", unit="pick")
         started = time.perf_counter()
         try:
             result = kcenter_greedy(
-                x,
-                size,
-                first=first,
-                exact=exact,
-                device=device,
-                on_pick=None if bar is None else _ticker(bar),
+                x, size, first=first, exact=cfg.exact, device=cfg.device, on_pick=_ticker(bar)
             )
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         seconds = time.perf_counter() - started
         rows = [
             (rank, ids[int(i)], float(r))
             for rank, (i, r) in enumerate(zip(result.indices, result.radii, strict=True))
         ]
-        replace_coreset(ws, rows, key)
+        replace_coreset(ws, rows, kept.model_key)
         added = size - (len(first) if isinstance(first, list) else 0)
         run.counts.update(
             {"size": size, "added": added, "kept": n, "radius": rows[-1][2], "seconds": seconds}
         )
-        _update_coverage(ws, x, ids, rows, inputs, seed)
-    ws.set_stage_hash("select", state)
-    return SelectResult(size, added, n, rows[-1][2], skipped=False, seconds=seconds)
+        _update_coverage(ws, cfg, x, ids, rows, inputs)
+    return SelectResult(size, added, n, rows[-1][2], current=False, seconds=seconds)
 
 
-def _ticker(bar: Any) -> Callable[[int], None]:
+def _ticker(bar: Bar) -> Callable[[int], None]:
     def tick(_picks: int) -> None:
         bar.update(1)
 
@@ -391,16 +362,16 @@ def _ticker(bar: Any) -> Callable[[int], None]:
 
 def _update_coverage(
     ws: Workspace,
+    cfg: SelectConfig,
     x: npt.NDArray[Any],
     ids: list[str],
     rows: Sequence[tuple[int, str, float]],
     inputs: dict[str, Any],
-    seed: int,
 ) -> None:
     """Measure and store the `coverage` metric unless it is current for these picks."""
     from pipeline.stages.coverage import measure_coverage
 
-    cfg = ws.config.select
+    seed = cfg.seed
     if not rows:
         return
     params = {

@@ -15,25 +15,38 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Config, render_default
+from pipeline.config import Config, config_hash, render_default
 from pipeline.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "wavecurate.db"
 CONFIG_NAME = "wavecurate.toml"
 BUSY_TIMEOUT_MS = 30_000
 
-__all__ = ["SCHEMA_VERSION", "Run", "Workspace", "WorkspaceError", "now"]
+__all__ = ["SCHEMA_VERSION", "Run", "StageRun", "Workspace", "WorkspaceError", "chunks", "now"]
 
 
 class WorkspaceError(RuntimeError):
     """The workspace cannot be opened or is newer than this wavecurate."""
+
+
+def chunks(ids: Iterable[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """`ids` in lists of at most `size` (under SQLite's bound-parameter limit), each with its
+    placeholder text ("?,?,...") for an `IN (...)` clause."""
+    chunk: list[str] = []
+    for i in ids:
+        chunk.append(i)
+        if len(chunk) == size:
+            yield chunk, ",".join("?" * len(chunk))
+            chunk = []
+    if chunk:
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def now() -> str:
@@ -48,6 +61,24 @@ class Run:
     id: int
     stage: str
     counts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StageRun:
+    """A stage's run as `Workspace.stage` opened it.
+
+    `current`: the stored stage state equals `hash` (same settings and inputs, not forced): the
+    stage returns at once and nothing is recorded. Otherwise add to `counts` (they go to the
+    `runs` row) and set `complete = False` when the run stopped early (a spend limit), so the
+    next run does the rest instead of calling the work current.
+    """
+
+    stage: str
+    hash: str
+    current: bool
+    counts: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
+    id: int = 0
 
 
 class Workspace:
@@ -178,6 +209,29 @@ class Workspace:
                         run.id,
                     ),
                 )
+
+    @contextmanager
+    def stage(
+        self, name: str, cfg: Any, inputs: Any = (), *, force: bool = False
+    ) -> Iterator[StageRun]:
+        """Open a run of stage `name`: the one place that decides whether its work is current.
+
+        The state is `config_hash(cfg, inputs)`: `cfg` is the stage's settings (run-only fields
+        left out), `inputs` whatever else the output depends on (JSON-able: digests of ids and
+        texts, a model key...). When it equals the stored stage state and not `force`, yields a
+        `StageRun` with `current=True` and records nothing. Otherwise records a `runs` row
+        (running, then done | failed | interrupted, with seconds and counts) and, when the block
+        ends without an exception and `complete` is still true, stores the state.
+        """
+        state = config_hash(cfg, inputs)
+        if not force and self.stage_hash(name) == state:
+            yield StageRun(name, state, current=True)
+            return
+        with self.run(name, state) as run:
+            sr = StageRun(name, state, current=False, counts=run.counts, id=run.id)
+            yield sr
+        if sr.complete:
+            self.set_stage_hash(name, state)
 
     def last_runs(self) -> list[dict[str, Any]]:
         """The latest finished run of each stage: stage, seconds, counts, status, finished_at."""

@@ -98,10 +98,3 @@ def drafted_instance_ids(ws: Workspace, reviewer: str) -> set[str]:
             "SELECT instance_id FROM review_drafts WHERE reviewer = ?", (reviewer.strip(),)
         )
     }
-
-
-def instance_state(ws: Workspace, instance_id: str) -> tuple[str, str] | None:
-    """(status, error) of an instance (`ok`, or why it was skipped or failed); None when no
-    instance has this id."""
-    r = ws.db.execute("SELECT status, error FROM instances WHERE id = ?", (instance_id,)).fetchone()
-    return None if r is None else (str(r[0]), str(r[1]))

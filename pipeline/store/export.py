@@ -10,16 +10,21 @@ undone review's edits disappear with it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from pipeline.records import (
+    EDITABLE_FIELDS,
+    ExportFilters,
+    Instance,
+    InstanceStatus,
+    Review,
+    Verdict,
+)
 from pipeline.store import Workspace
+from pipeline.store.reviews import REVIEW_COLUMNS
 
 __all__ = [
-    "EDITABLE_FIELDS",
-    "InstanceText",
     "effective_content",
     "effective_edits",
     "exportable_ids",
@@ -28,9 +33,6 @@ __all__ = [
     "reviews_by_instance",
     "select_for_export",
 ]
-
-# the instance fields a reviewer's edit may replace; other keys in `edits` are kept in `full` only
-EDITABLE_FIELDS = ("instruction", "input", "output")
 
 _SELECT = """
 SELECT i.id AS id, i.sample_id AS sample_id, i.task AS task,
@@ -42,6 +44,7 @@ SELECT i.id AS id, i.sample_id AS sample_id, i.task AS task,
        f.verdict AS verdict, f.verdict_source AS verdict_source,
        f.judge_verdict AS judge_verdict, f.human_verdict AS human_verdict,
        f.reviewer AS reviewer,
+       (SELECT l.id FROM latest_reviews l WHERE l.instance_id = i.id) AS review_id,
        j.status AS judge_status, j.provider AS judge_provider, j.model AS judge_model,
        j.prompt_version AS judge_prompt_version, j.raw_prompt AS judge_raw_prompt,
        j.raw_answer AS judge_raw_answer, j.call_key AS judge_call_key,
@@ -68,36 +71,27 @@ def _in(column: str, values: Sequence[str], where: list[str], params: list[Any])
     params.extend(values)
 
 
-def select_for_export(
-    ws: Workspace,
-    *,
-    verdicts: Sequence[str] = ("accept",),
-    tasks: Sequence[str] | None = None,
-    languages: Sequence[str] | None = None,
-    verdict_source: str | None = None,
-    reviewers: Sequence[str] | None = None,
-    include_flagged: bool = False,
-) -> list[dict[str, Any]]:
-    """Generated instances whose final verdict is in `verdicts`, with provenance, by id.
+def select_for_export(ws: Workspace, filters: ExportFilters) -> list[dict[str, Any]]:
+    """Generated instances `filters` admit (see ExportFilters), with provenance, by id.
 
-    `languages` filters on the source sample's language; `reviewers` on the reviewer of the
-    deciding (latest effective) review. Keys: see `_SELECT` (prefix `gen_` generator, `judge_`
+    `filters.reviewers` is matched against the reviewer of the deciding (latest effective)
+    review, whose id is `review_id`. Keys: see `_SELECT` (prefix `gen_` generator, `judge_`
     Discriminator, `sample_` source sample); `flagged` is 1 while an uncleared flag stands.
     Text columns are as generated: apply `effective_edits`.
     """
     where: list[str] = []
     params: list[Any] = []
-    _in("f.verdict", verdicts, where, params)
-    if tasks is not None:
-        _in("i.task", tasks, where, params)
-    if languages is not None:
-        _in("s.language", languages, where, params)
-    if verdict_source is not None:
+    _in("f.verdict", filters.verdicts, where, params)
+    if filters.tasks is not None:
+        _in("i.task", filters.tasks, where, params)
+    if filters.languages is not None:
+        _in("s.language", filters.languages, where, params)
+    if filters.verdict_source is not None:
         where.append("f.verdict_source = ?")
-        params.append(verdict_source)
-    if reviewers is not None:
-        _in("f.reviewer", reviewers, where, params)
-    if not include_flagged:
+        params.append(filters.verdict_source)
+    if filters.reviewers is not None:
+        _in("f.reviewer", filters.reviewers, where, params)
+    if not filters.include_flagged:
         where.append("i.id NOT IN (SELECT instance_id FROM flagged_instances)")
     sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY i.id"
     return [dict(r) for r in ws.db.execute(sql, params)]
@@ -109,19 +103,13 @@ def effective_edits(ws: Workspace, instance_id: str | None = None) -> dict[str, 
     Only instances whose latest effective review has edits appear. Every key of `edits` is kept
     (the caller picks `EDITABLE_FIELDS`); a non-string value is kept as its JSON text.
     """
-    sql = "SELECT instance_id, edits FROM latest_reviews"
+    sql = f"SELECT {REVIEW_COLUMNS} FROM latest_reviews"
     params: tuple[str, ...] = ()
     if instance_id is not None:
         sql += " WHERE instance_id = ?"
         params = (instance_id,)
-    out: dict[str, dict[str, str]] = {}
-    for iid, raw in ws.db.execute(sql, params):
-        edits = json.loads(raw or "{}")
-        if isinstance(edits, dict) and edits:
-            out[str(iid)] = {
-                str(k): v if isinstance(v, str) else json.dumps(v) for k, v in edits.items()
-            }
-    return out
+    reviews = (Review.from_row(r) for r in ws.db.execute(sql, params))
+    return {r.instance_id: r.edits for r in reviews if r.edits}
 
 
 def effective_content(ws: Workspace, instance_id: str) -> dict[str, str]:
@@ -140,28 +128,38 @@ def effective_content(ws: Workspace, instance_id: str) -> dict[str, str]:
     return content
 
 
-@dataclass(frozen=True, slots=True)
-class InstanceText:
-    """An instance's effective text (edits applied)."""
-
-    id: str
-    instruction: str
-    input: str
-    output: str
-
-
-def instance_texts(ws: Workspace) -> list[InstanceText]:
-    """Effective text of every generated instance (status ok), by id."""
+def instance_texts(ws: Workspace) -> list[Instance]:
+    """Every generated instance (status ok) by id, with its effective text (edits applied) and
+    no other optional part."""
     edits = effective_edits(ws)
-    out: list[InstanceText] = []
+    out: list[Instance] = []
     cur = ws.db.execute(
-        "SELECT id, instruction, input, output FROM instances WHERE status = 'ok' ORDER BY id"
+        "SELECT id, sample_id, task, instruction, input, output FROM instances WHERE status = ? "
+        "ORDER BY id",
+        (InstanceStatus.OK,),
     )
     for r in cur:
-        fields = {name: str(r[name]) for name in EDITABLE_FIELDS}
-        fields.update({k: v for k, v in edits.get(r["id"], {}).items() if k in EDITABLE_FIELDS})
-        out.append(InstanceText(id=str(r["id"]), **fields))
+        text = {name: str(r[name]) for name in EDITABLE_FIELDS}
+        text.update({k: v for k, v in edits.get(r["id"], {}).items() if k in EDITABLE_FIELDS})
+        out.append(
+            Instance(
+                id=str(r["id"]),
+                sample_id=r["sample_id"],
+                task=r["task"],
+                instruction=text["instruction"],
+                input=text["input"],
+                output=text["output"],
+            )
+        )
     return out
+
+
+def accepted_ids(ws: Workspace) -> set[str]:
+    """Ids of the instances whose final verdict is accept, flagged or not."""
+    return {
+        str(r[0])
+        for r in ws.db.execute("SELECT instance_id FROM final_verdicts WHERE verdict = 'accept'")
+    }
 
 
 def exportable_ids(ws: Workspace) -> set[str]:
@@ -169,8 +167,9 @@ def exportable_ids(ws: Workspace) -> set[str]:
     return {
         str(r[0])
         for r in ws.db.execute(
-            "SELECT instance_id FROM final_verdicts WHERE verdict = 'accept' "
-            "AND instance_id NOT IN (SELECT instance_id FROM flagged_instances)"
+            "SELECT instance_id FROM final_verdicts WHERE verdict = ? "
+            "AND instance_id NOT IN (SELECT instance_id FROM flagged_instances)",
+            (Verdict.ACCEPT,),
         )
     }
 
@@ -189,30 +188,12 @@ def judgments_by_instance(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def reviews_by_instance(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
-    """{instance id: [review]}, oldest first, undo rows included.
-
-    A review: id, reviewer, verdict (accept|reject|undo), flips {criterion: passed},
-    edits {field: text}, reason, undoes, created_at, effective (counts toward the verdict).
-    """
+def reviews_by_instance(ws: Workspace) -> dict[str, list[tuple[Review, bool]]]:
+    """{instance id: [(review, effective)]}, oldest first, undo rows included; `effective`: the
+    review counts toward the verdict (neither an undo row nor undone)."""
     effective = {int(r[0]) for r in ws.db.execute("SELECT id FROM effective_reviews")}
-    out: dict[str, list[dict[str, Any]]] = {}
-    cur = ws.db.execute(
-        "SELECT id, instance_id, reviewer, verdict, flips, edits, reason, undoes, created_at "
-        "FROM reviews ORDER BY id"
-    )
-    for r in cur:
-        out.setdefault(str(r["instance_id"]), []).append(
-            {
-                "id": int(r["id"]),
-                "reviewer": r["reviewer"],
-                "verdict": r["verdict"],
-                "flips": json.loads(r["flips"] or "{}"),
-                "edits": json.loads(r["edits"] or "{}"),
-                "reason": r["reason"],
-                "undoes": r["undoes"],
-                "created_at": r["created_at"],
-                "effective": int(r["id"]) in effective,
-            }
-        )
+    out: dict[str, list[tuple[Review, bool]]] = {}
+    for r in ws.db.execute(f"SELECT {REVIEW_COLUMNS} FROM reviews ORDER BY id"):
+        review = Review.from_row(r)
+        out.setdefault(review.instance_id, []).append((review, review.id in effective))
     return out

@@ -9,13 +9,11 @@ when `decontaminate` runs again: a reviewer's decision outlives a re-run.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from pipeline.records import Clearance, Flag
 from pipeline.store import Workspace, now
 
 __all__ = [
-    "Clearance",
-    "Flag",
     "clear_flag",
     "clearances_by_instance",
     "clearances_for",
@@ -26,28 +24,6 @@ __all__ = [
 ]
 
 SIGNALS = ("ngram", "embedding")
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    """One overlap: `score` is the n-gram share (0-1) or the cosine similarity."""
-
-    instance_id: str
-    benchmark: str
-    item_id: str
-    signal: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class Clearance:
-    """A reviewer's decision that an instance's flags are false positives."""
-
-    id: int
-    instance_id: str
-    reviewer: str
-    reason: str
-    created_at: str
 
 
 def replace_flags(ws: Workspace, flags: Iterable[Flag]) -> int:
@@ -77,24 +53,23 @@ def flagged_instance_ids(ws: Workspace) -> list[str]:
     ]
 
 
+_FLAG_SQL = "SELECT instance_id, benchmark, item_id, signal, score FROM flags"
+_CLEARANCE_SQL = "SELECT id, instance_id, reviewer, reason, created_at FROM flag_clearances"
+
+
 def flags_for(ws: Workspace, instance_id: str) -> list[Flag]:
     """The flags of one instance (cleared or not), highest score first."""
-    cur = ws.db.execute(
-        "SELECT instance_id, benchmark, item_id, signal, score FROM flags WHERE instance_id = ? "
-        "ORDER BY score DESC, benchmark, item_id, signal",
-        (instance_id,),
-    )
-    return [Flag(*r) for r in cur]
+    order = "ORDER BY score DESC, benchmark, item_id, signal"
+    return [
+        Flag(*r)
+        for r in ws.db.execute(f"{_FLAG_SQL} WHERE instance_id = ? {order}", (instance_id,))
+    ]
 
 
 def clearances_for(ws: Workspace, instance_id: str) -> list[Clearance]:
     """The clearances of one instance, oldest first."""
-    cur = ws.db.execute(
-        "SELECT id, instance_id, reviewer, reason, created_at FROM flag_clearances "
-        "WHERE instance_id = ? ORDER BY id",
-        (instance_id,),
-    )
-    return [Clearance(*r) for r in cur]
+    sql = f"{_CLEARANCE_SQL} WHERE instance_id = ? ORDER BY id"
+    return [Clearance(*r) for r in ws.db.execute(sql, (instance_id,))]
 
 
 def clear_flag(ws: Workspace, instance_id: str, reviewer: str, reason: str) -> int:
@@ -122,11 +97,7 @@ def clear_flag(ws: Workspace, instance_id: str, reviewer: str, reason: str) -> i
 def flags_by_instance(ws: Workspace) -> dict[str, list[Flag]]:
     """Every flag grouped by instance id; each list in (benchmark, item, signal) order."""
     out: dict[str, list[Flag]] = {}
-    cur = ws.db.execute(
-        "SELECT instance_id, benchmark, item_id, signal, score FROM flags "
-        "ORDER BY instance_id, benchmark, item_id, signal"
-    )
-    for r in cur:
+    for r in ws.db.execute(f"{_FLAG_SQL} ORDER BY instance_id, benchmark, item_id, signal"):
         out.setdefault(str(r[0]), []).append(Flag(*r))
     return out
 
@@ -134,9 +105,6 @@ def flags_by_instance(ws: Workspace) -> dict[str, list[Flag]]:
 def clearances_by_instance(ws: Workspace) -> dict[str, list[Clearance]]:
     """Every clearance grouped by instance id, oldest first."""
     out: dict[str, list[Clearance]] = {}
-    cur = ws.db.execute(
-        "SELECT id, instance_id, reviewer, reason, created_at FROM flag_clearances ORDER BY id"
-    )
-    for r in cur:
+    for r in ws.db.execute(f"{_CLEARANCE_SQL} ORDER BY id"):
         out.setdefault(str(r[1]), []).append(Clearance(*r))
     return out

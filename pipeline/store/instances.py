@@ -2,64 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 
+from pipeline.records import (
+    INSTANCE_COLUMNS,
+    CriterionAnswer,
+    Instance,
+    InstanceStatus,
+    PoolRow,
+    Review,
+    Verdict,
+)
 from pipeline.store import Workspace, now
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceRow:
-    """An `instances` row as written by the generate stage."""
-
-    id: str
-    sample_id: str
-    task: str
-    target_language: str
-    instruction: str
-    input: str
-    output: str
-    status: str
-    error: str
-    provider: str
-    model: str
-    prompt_version: str
-    prompt_hash: str
-    few_shot_ids: str  # JSON list
-    raw_prompt: str
-    raw_answer: str
-    call_key: str | None
-
-
-_INSTANCE_COLUMNS = [f.name for f in fields(InstanceRow)]
-
-
-@dataclass(frozen=True, slots=True)
-class JudgeItem:
-    """An instance to judge, with its sample's language."""
-
-    id: str
-    task: str
-    language: str
-    target_language: str
-    instruction: str
-    input: str
-    output: str
-
-
-@dataclass(frozen=True, slots=True)
-class PoolRow:
-    """A judged instance for the few-shot pools: its final verdict and why (for rejects)."""
-
-    id: str
-    task: str
-    verdict: str
-    instruction: str
-    input: str
-    output: str
-    analysis: str
+from pipeline.store.reviews import REVIEW_COLUMNS
 
 
 def instance_status_by_sample(
@@ -77,35 +33,45 @@ def instance_status_by_sample(
     }
 
 
-def upsert_instance(db: sqlite3.Connection, row: InstanceRow) -> None:
-    """Insert an instance or overwrite the one with its id (inside the caller's transaction).
+def upsert_instance(ws: Workspace, row: Instance) -> None:
+    """Insert an instance or overwrite the one with its id (joins the caller's transaction).
 
     An update (not REPLACE) so that rows referring to the instance stay valid.
     """
-    names = ", ".join(_INSTANCE_COLUMNS)
-    marks = ", ".join("?" * (len(_INSTANCE_COLUMNS) + 1))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _INSTANCE_COLUMNS if c != "id")
-    db.execute(
-        f"INSERT INTO instances({names}, created_at) VALUES ({marks}) "
-        f"ON CONFLICT(id) DO UPDATE SET {updates}, created_at = excluded.created_at",
-        (*(getattr(row, c) for c in _INSTANCE_COLUMNS), now()),
-    )
+    names = ", ".join(INSTANCE_COLUMNS)
+    marks = ", ".join("?" * (len(INSTANCE_COLUMNS) + 1))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in INSTANCE_COLUMNS if c != "id")
+    with ws.write() as db:
+        db.execute(
+            f"INSERT INTO instances({names}, created_at) VALUES ({marks}) "
+            f"ON CONFLICT(id) DO UPDATE SET {updates}, created_at = excluded.created_at",
+            (*(getattr(row, c) for c in INSTANCE_COLUMNS), now()),
+        )
 
 
-def instances_to_judge(ws: Workspace, *, retry_failed: bool = False) -> list[JudgeItem]:
-    """Generated instances (status ok) with no judgment yet, or a failed one when retrying."""
+def ok_instance_ids(ws: Workspace) -> list[str]:
+    """Ids of the instances that passed generation (status ok): what the judge reads, sorted."""
+    return [
+        str(r[0]) for r in ws.db.execute("SELECT id FROM instances WHERE status = 'ok' ORDER BY id")
+    ]
+
+
+def instances_to_judge(ws: Workspace, *, retry_failed: bool = False) -> list[Instance]:
+    """Generated instances (status ok) with no judgment yet, or a failed one when retrying, with
+    their sample's `language`, in ingestion order."""
     condition = "j.instance_id IS NULL" + (" OR j.status = 'failed'" if retry_failed else "")
     rows = ws.db.execute(
-        "SELECT i.id, i.task, s.language, i.target_language, i.instruction, i.input, i.output "
+        "SELECT i.*, s.language AS language "
         "FROM instances i JOIN samples s ON s.id = i.sample_id "
         "LEFT JOIN judge_results j ON j.instance_id = i.id "
-        f"WHERE i.status = 'ok' AND ({condition}) ORDER BY s.seq, i.id"
+        f"WHERE i.status = ? AND ({condition}) ORDER BY s.seq, i.id",
+        (InstanceStatus.OK,),
     ).fetchall()
-    return [JudgeItem(*r) for r in rows]
+    return [Instance(**{k: r[k] for k in INSTANCE_COLUMNS}, language=r["language"]) for r in rows]
 
 
 def record_judgment(
-    db: sqlite3.Connection,
+    ws: Workspace,
     instance_id: str,
     *,
     verdict: str | None,
@@ -117,9 +83,28 @@ def record_judgment(
     raw_prompt: str,
     raw_answer: str,
     call_key: str | None,
-    criteria: Sequence[tuple[str, bool, str]],
+    criteria: Sequence[CriterionAnswer],
 ) -> None:
     """Write the judge's result of one instance and its per-criterion answers (replacing any)."""
+    with ws.write() as db:
+        _record_judgment(db, instance_id, verdict, status, error, provider, model,
+                         prompt_version, raw_prompt, raw_answer, call_key, criteria)  # fmt: skip
+
+
+def _record_judgment(
+    db: sqlite3.Connection,
+    instance_id: str,
+    verdict: str | None,
+    status: str,
+    error: str,
+    provider: str,
+    model: str,
+    prompt_version: str,
+    raw_prompt: str,
+    raw_answer: str,
+    call_key: str | None,
+    criteria: Sequence[CriterionAnswer],
+) -> None:
     db.execute("DELETE FROM judgments WHERE instance_id = ?", (instance_id,))
     db.execute(
         "INSERT INTO judge_results(instance_id, verdict, status, error, provider, model, "
@@ -137,7 +122,7 @@ def record_judgment(
     )  # fmt: skip
     db.executemany(
         "INSERT INTO judgments(instance_id, criterion, passed, rationale) VALUES (?, ?, ?, ?)",
-        [(instance_id, name, int(passed), rationale) for name, passed, rationale in criteria],
+        [(instance_id, c.criterion, int(c.passed), c.rationale) for c in criteria],
     )
 
 
@@ -148,13 +133,19 @@ def pool_rows(ws: Workspace, task: str) -> list[PoolRow]:
     criteria (after the reviewer's flips) with the judge's rationale, then the reviewer's reason.
     """
     rows = ws.db.execute(
-        "SELECT i.id, i.task, f.verdict, i.instruction, i.input, i.output, "
-        "l.flips, l.edits, l.reason, l.reviewer "
+        "SELECT i.id, i.task, f.verdict, i.instruction, i.input, i.output "
         "FROM final_verdicts f JOIN instances i ON i.id = f.instance_id "
-        "LEFT JOIN latest_reviews l ON l.instance_id = i.id "
-        "WHERE f.verdict IN ('accept', 'reject') AND i.task = ? ORDER BY i.id",
+        "WHERE f.verdict IS NOT NULL AND i.task = ? ORDER BY i.id",
         (task,),
     ).fetchall()
+    latest = {
+        r["instance_id"]: Review.from_row(r)
+        for r in ws.db.execute(
+            f"SELECT {', '.join('l.' + c for c in REVIEW_COLUMNS.split(', '))} "
+            "FROM latest_reviews l JOIN instances i ON i.id = l.instance_id WHERE i.task = ?",
+            (task,),
+        )
+    }
     judgments: dict[str, list[tuple[str, bool, str]]] = {}
     for r in ws.db.execute(
         "SELECT j.instance_id, j.criterion, j.passed, j.rationale FROM judgments j "
@@ -164,10 +155,11 @@ def pool_rows(ws: Workspace, task: str) -> list[PoolRow]:
         judgments.setdefault(r[0], []).append((r[1], bool(r[2]), r[3]))
     out = []
     for r in rows:
-        edits = json.loads(r["edits"] or "{}")
-        flips = json.loads(r["flips"] or "{}")
+        review = latest.get(r["id"])
+        edits = {} if review is None else review.edits
+        flips = {} if review is None else review.flips
         analysis = ""
-        if r["verdict"] == "reject":
+        if r["verdict"] == Verdict.REJECT:
             parts = []
             for name, passed, rationale in judgments.get(r["id"], []):
                 if bool(flips.get(name, passed)):
@@ -176,9 +168,10 @@ def pool_rows(ws: Workspace, task: str) -> list[PoolRow]:
                     parts.append(f"{name}: no, a reviewer overruled the judge.")
                 else:
                     parts.append(f"{name}: no, {rationale[:1].lower()}{rationale[1:]}")
-            if r["reason"]:
-                parts.append(f"Reviewer: {r['reason']}")
-            analysis = " ".join(dict.fromkeys(parts)) or f"Rejected by {r['reviewer']}."
+            if review is not None and review.reason:
+                parts.append(f"Reviewer: {review.reason}")
+            reviewer = "the judge" if review is None else review.reviewer
+            analysis = " ".join(dict.fromkeys(parts)) or f"Rejected by {reviewer}."
         out.append(
             PoolRow(
                 id=r["id"],
@@ -190,4 +183,24 @@ def pool_rows(ws: Workspace, task: str) -> list[PoolRow]:
                 analysis=analysis,
             )
         )
+    return out
+
+
+def judge_verdicts(ws: Workspace) -> dict[str, str]:
+    """{instance id: the judge's verdict} for instances the judge answered."""
+    return {
+        r[0]: r[1]
+        for r in ws.db.execute(
+            "SELECT instance_id, verdict FROM judge_results WHERE verdict IS NOT NULL"
+        )
+    }
+
+
+def judgment_labels(ws: Workspace) -> dict[str, dict[str, bool]]:
+    """{instance id: {criterion: passed}} as the judge answered."""
+    out: dict[str, dict[str, bool]] = {}
+    for iid, criterion, passed in ws.db.execute(
+        "SELECT instance_id, criterion, passed FROM judgments ORDER BY rowid"
+    ):
+        out.setdefault(iid, {})[criterion] = bool(passed)
     return out

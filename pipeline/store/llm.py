@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from pipeline.store import Workspace, now
+from pipeline.records import CallRow, Verdict
+from pipeline.store import Workspace, chunks, now
 
 _CALL_COLUMNS = (
     "key, provider, base_url, model, role, request, response, stop_reason, status, error, "
@@ -16,36 +16,10 @@ _CALL_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CallRow:
-    """One `llm_calls` row. `status`: ok (an answer came back), error (none did), pending (in a
-    batch not yet collected)."""
-
-    key: str
-    provider: str
-    base_url: str
-    model: str
-    role: str
-    request: str
-    response: str | None
-    stop_reason: str
-    status: str
-    error: str
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_usd: float
-    batch_id: str | None
-
-
 def get_calls(ws: Workspace, keys: Iterable[str]) -> dict[str, CallRow]:
     """Stored calls by key (keys not stored are absent)."""
     out: dict[str, CallRow] = {}
-    key_list = list(keys)
-    for i in range(0, len(key_list), 500):
-        chunk = key_list[i : i + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in chunks(keys):
         for r in ws.db.execute(
             f"SELECT {_CALL_COLUMNS} FROM llm_calls WHERE key IN ({marks})", chunk
         ):
@@ -53,8 +27,13 @@ def get_calls(ws: Workspace, keys: Iterable[str]) -> dict[str, CallRow]:
     return out
 
 
-def record_call(db: sqlite3.Connection, row: CallRow) -> None:
-    """Insert or overwrite a call (inside the caller's write transaction)."""
+def record_call(ws: Workspace, row: CallRow) -> None:
+    """Insert or overwrite a call (joins the caller's write transaction, if any)."""
+    with ws.write() as db:
+        _record_call(db, row)
+
+
+def _record_call(db: sqlite3.Connection, row: CallRow) -> None:
     db.execute(
         f"INSERT OR REPLACE INTO llm_calls({_CALL_COLUMNS}, created_at) "
         f"VALUES ({','.join('?' * 17)})",
@@ -67,10 +46,11 @@ def record_call(db: sqlite3.Connection, row: CallRow) -> None:
 
 
 def open_batches(ws: Workspace, provider: str, role: str) -> dict[str, dict[str, str]]:
-    """Batches of this provider and role not yet collected: id -> {custom id: cache key}."""
+    """Batches of this provider and role still open (not collected, lost, expired, canceled or
+    abandoned): id -> {custom id: cache key}."""
     rows = ws.db.execute(
         "SELECT id, custom_ids FROM batches WHERE provider = ? AND role = ? "
-        "AND status != 'collected' ORDER BY created_at",
+        "AND status IN ('in_progress', 'ended') ORDER BY created_at",
         (provider, role),
     ).fetchall()
     return {str(r["id"]): dict(json.loads(r["custom_ids"])) for r in rows}
@@ -99,13 +79,36 @@ def add_batch(
                 "SELECT 1 FROM llm_calls WHERE key = ? AND status = 'ok'", (row.key,)
             ).fetchone()
             if exists is None:
-                record_call(db, row)
+                _record_call(db, row)
 
 
 def set_batch_status(ws: Workspace, batch_id: str, status: str) -> None:
     """Mark a batch `in_progress`, `ended` or `collected`."""
     with ws.write() as db:
         db.execute("UPDATE batches SET status = ? WHERE id = ?", (status, batch_id))
+
+
+def batch_base_url(ws: Workspace, batch_id: str) -> str:
+    """The base URL a batch was sent to (its calls record it), "" when none of them is stored."""
+    row = ws.db.execute(
+        "SELECT base_url FROM llm_calls WHERE batch_id = ? LIMIT 1", (batch_id,)
+    ).fetchone()
+    return str(row[0]) if row is not None else ""
+
+
+def drop_batch(ws: Workspace, batch_id: str, status: str) -> int:
+    """Mark a batch that will give no (more) results `status` (lost | expired | canceled |
+    abandoned) and put its calls still pending back in the queue (pending, in no batch), in one
+    transaction. Returns how many calls went back."""
+    note = f"batch {batch_id} {status} before answering; submitted again by the next run"
+    with ws.write() as db:
+        db.execute("UPDATE batches SET status = ? WHERE id = ?", (status, batch_id))
+        cur = db.execute(
+            "UPDATE llm_calls SET batch_id = NULL, error = ? "
+            "WHERE batch_id = ? AND status = 'pending'",
+            (note, batch_id),
+        )
+        return int(cur.rowcount)
 
 
 def cost_summary(ws: Workspace) -> dict[str, Any]:
@@ -131,7 +134,8 @@ def cost_summary(ws: Workspace) -> dict[str, Any]:
         "LEFT JOIN judge_results jr ON jr.instance_id = i.id "
         "LEFT JOIN llm_calls g ON g.key = i.call_key "
         "LEFT JOIN llm_calls j ON j.key = jr.call_key "
-        "WHERE f.verdict = 'accept'"
+        "WHERE f.verdict = ?",
+        (Verdict.ACCEPT,),
     ).fetchone()
     accepted, total = int(row[0]), float(row[1])
     return {

@@ -1,92 +1,32 @@
-"""SQL for human review: append-only review rows, the review queue, and what agreement reads.
+"""SQL for human review rows: append, undo, history, and what agreement reads of them.
 
-A review row is never changed or deleted. Undo appends a row (`verdict = 'undo'`) naming the row
+A review row is never changed or deleted. Undo appends a row (`verdict = UNDO`) naming the row
 it cancels (`undoes`). The effective reviews are the rows that are neither undo rows nor undone
-(the `effective_reviews` view); per instance the latest effective row decides (`latest_reviews`,
-`final_verdicts`). Every write is one `BEGIN IMMEDIATE` transaction (`Workspace.write()`), so
-reviewers in several sessions or processes lose nothing.
+(view `effective_reviews`); the latest effective review is defined once, in SQL: per instance and
+reviewer (view `reviewer_latest_reviews`) and per instance (view `latest_reviews`, the decision in
+force; `final_verdicts` builds on it). Every write is one `BEGIN IMMEDIATE` transaction
+(`Workspace.write()`), so reviewers in several sessions or processes lose nothing.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
 
-from pipeline.records import Verdict
+from pipeline.records import EDITABLE_FIELDS, UNDO, Review, ReviewerActivity, Verdict
 from pipeline.store import Workspace, now
 
 __all__ = [
-    "EDITABLE_FIELDS",
-    "Criterion",
-    "InstanceBrief",
-    "InstanceDetail",
-    "QueueRow",
-    "Review",
-    "ReviewerActivity",
-    "SampleLabel",
+    "REVIEW_COLUMNS",
     "add_review",
-    "change_tokens",
-    "instance_detail",
-    "instance_ids_of_samples",
-    "instances_of_samples",
-    "judge_verdicts",
-    "judgment_labels",
     "latest_per_reviewer",
     "latest_review",
-    "queue_facets",
-    "queue_rows",
     "review_history",
-    "reviewed_instance_ids",
     "reviewer_activity",
-    "sample_labels",
-    "sample_verdicts",
     "undo_review",
 ]
 
-EDITABLE_FIELDS = ("instruction", "input", "output")
-
-_REVIEW_COLUMNS = "id, instance_id, reviewer, verdict, flips, edits, reason, undoes, created_at"
-
-# the latest effective review of each (instance, reviewer)
-_LATEST_PER_REVIEWER = f"""
-    SELECT {_REVIEW_COLUMNS} FROM (
-        SELECT e.*, ROW_NUMBER() OVER (
-            PARTITION BY e.instance_id, e.reviewer ORDER BY e.id DESC) AS rn
-        FROM effective_reviews e
-    ) WHERE rn = 1
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class Review:
-    """One review row. `flips`: {criterion: passed as the reviewer sees it}; `edits`:
-    {field: new text}; `undoes`: the id of the row an undo row cancels."""
-
-    id: int
-    instance_id: str
-    reviewer: str
-    verdict: str
-    flips: dict[str, bool]
-    edits: dict[str, str]
-    reason: str
-    undoes: int | None
-    created_at: str
-
-
-def _review(r: Any) -> Review:
-    return Review(
-        id=int(r["id"]),
-        instance_id=r["instance_id"],
-        reviewer=r["reviewer"],
-        verdict=r["verdict"],
-        flips={str(k): bool(v) for k, v in json.loads(r["flips"] or "{}").items()},
-        edits={str(k): str(v) for k, v in json.loads(r["edits"] or "{}").items()},
-        reason=r["reason"],
-        undoes=None if r["undoes"] is None else int(r["undoes"]),
-        created_at=r["created_at"],
-    )
+REVIEW_COLUMNS = "id, instance_id, reviewer, verdict, flips, edits, reason, undoes, created_at"
 
 
 # -- writes ---------------------------------------------------------------------------------
@@ -139,271 +79,51 @@ def undo_review(ws: Workspace, instance_id: str, reviewer: str, reason: str = ""
     """
     with ws.write() as db:
         row = db.execute(
-            "SELECT id FROM effective_reviews WHERE instance_id = ? AND reviewer = ? "
-            "ORDER BY id DESC LIMIT 1",
+            "SELECT id FROM reviewer_latest_reviews WHERE instance_id = ? AND reviewer = ?",
             (instance_id, reviewer),
         ).fetchone()
         if row is None:
             return None
         cur = db.execute(
             "INSERT INTO reviews(instance_id, reviewer, verdict, reason, undoes, created_at) "
-            "VALUES (?, ?, 'undo', ?, ?, ?)",
-            (instance_id, reviewer, reason, int(row[0]), now()),
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (instance_id, reviewer, UNDO, reason, int(row[0]), now()),
         )
         return int(cur.lastrowid or 0)
 
 
-# -- reads: one instance --------------------------------------------------------------------
+# -- reads ----------------------------------------------------------------------------------
 
 
 def review_history(ws: Workspace, instance_id: str) -> list[Review]:
     """Every review row of the instance, undo rows included, oldest first."""
     rows = ws.db.execute(
-        f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE instance_id = ? ORDER BY id", (instance_id,)
+        f"SELECT {REVIEW_COLUMNS} FROM reviews WHERE instance_id = ? ORDER BY id", (instance_id,)
     )
-    return [_review(r) for r in rows]
+    return [Review.from_row(r) for r in rows]
 
 
 def latest_review(ws: Workspace, instance_id: str, reviewer: str | None = None) -> Review | None:
     """The latest effective review of the instance (by anyone, or by `reviewer`)."""
-    sql = f"SELECT {_REVIEW_COLUMNS} FROM effective_reviews WHERE instance_id = ?"
-    params: list[Any] = [instance_id]
-    if reviewer is not None:
-        sql += " AND reviewer = ?"
-        params.append(reviewer)
-    row = ws.db.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
-    return None if row is None else _review(row)
-
-
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    """The Discriminator's answer on one criterion."""
-
-    name: str
-    passed: bool
-    rationale: str
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceDetail:
-    """Everything the review page shows for one instance."""
-
-    id: str
-    sample_id: str
-    task: str
-    target_language: str
-    instruction: str
-    input: str
-    output: str
-    status: str
-    provider: str
-    model: str
-    language: str
-    repo: str
-    path: str
-    func_name: str
-    line: int
-    url: str
-    docstring: str
-    code: str
-    judge_verdict: str | None
-    judge_status: str | None
-    judge_model: str | None
-    judge_error: str
-    criteria: tuple[Criterion, ...]
-    history: tuple[Review, ...]
-
-    @property
-    def latest(self) -> Review | None:
-        """The latest effective review (the human decision in force), if any."""
-        undone = {r.undoes for r in self.history if r.undoes is not None}
-        for r in reversed(self.history):
-            if r.verdict != "undo" and r.id not in undone:
-                return r
-        return None
-
-    def field(self, name: str) -> str:
-        """The Generator's text of an editable field."""
-        if name not in EDITABLE_FIELDS:
-            raise KeyError(name)
-        return str(getattr(self, name))
-
-
-def instance_detail(ws: Workspace, instance_id: str) -> InstanceDetail | None:
-    """The instance with its sample, the judge's answers and its review history, or None."""
-    r = ws.db.execute(
-        "SELECT i.id, i.sample_id, i.task, i.target_language, i.instruction, i.input, i.output, "
-        "i.status, i.provider, i.model, s.language, s.repo, s.path, s.func_name, s.line, s.url, "
-        "s.docstring, s.code, j.verdict AS judge_verdict, j.status AS judge_status, "
-        "j.model AS judge_model, COALESCE(j.error, '') AS judge_error "
-        "FROM instances i JOIN samples s ON s.id = i.sample_id "
-        "LEFT JOIN judge_results j ON j.instance_id = i.id WHERE i.id = ?",
-        (instance_id,),
-    ).fetchone()
-    if r is None:
-        return None
-    criteria = tuple(
-        Criterion(c["criterion"], bool(c["passed"]), c["rationale"])
-        for c in ws.db.execute(
-            "SELECT criterion, passed, rationale FROM judgments WHERE instance_id = ? "
-            "ORDER BY rowid",
-            (instance_id,),
+    if reviewer is None:
+        sql, params = (
+            f"SELECT {REVIEW_COLUMNS} FROM latest_reviews WHERE instance_id = ?",
+            [instance_id],
         )
-    )
-    return InstanceDetail(
-        **{k: r[k] for k in r.keys()},  # noqa: SIM118 - sqlite3.Row
-        criteria=criteria,
-        history=tuple(review_history(ws, instance_id)),
-    )
-
-
-# -- reads: the queue -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """One generated instance as the review queue filters and sorts it.
-
-    `reviewers`: ((reviewer, verdict), ...) of each reviewer's latest effective review, by name;
-    `human_verdict`: the latest effective review's verdict; `failed`: criteria the judge failed.
-    """
-
-    instance_id: str
-    sample_id: str
-    seq: int
-    task: str
-    language: str
-    judge_verdict: str | None
-    human_verdict: str | None
-    reviewers: tuple[tuple[str, str], ...]
-    failed: tuple[str, ...]
-    flagged: bool
-    last_review_id: int | None
-
-
-def queue_rows(ws: Workspace) -> list[QueueRow]:
-    """Every generated instance (status ok) in ingestion order of its sample."""
-    db = ws.db
-    failed: dict[str, list[str]] = {}
-    for iid, criterion in db.execute(
-        "SELECT instance_id, criterion FROM judgments WHERE passed = 0 ORDER BY rowid"
-    ):
-        failed.setdefault(iid, []).append(criterion)
-    flagged = {r[0] for r in db.execute("SELECT instance_id FROM flagged_instances")}
-    reviewers: dict[str, list[tuple[str, str]]] = {}
-    latest: dict[str, tuple[int, str]] = {}
-    for r in db.execute(f"SELECT id, instance_id, reviewer, verdict FROM ({_LATEST_PER_REVIEWER})"):
-        iid = r["instance_id"]
-        reviewers.setdefault(iid, []).append((r["reviewer"], r["verdict"]))
-        if iid not in latest or r["id"] > latest[iid][0]:
-            latest[iid] = (int(r["id"]), r["verdict"])
-    out: list[QueueRow] = []
-    for r in db.execute(
-        "SELECT i.id, i.sample_id, i.task, s.language, s.seq, j.verdict "
-        "FROM instances i JOIN samples s ON s.id = i.sample_id "
-        "LEFT JOIN judge_results j ON j.instance_id = i.id "
-        "WHERE i.status = 'ok' ORDER BY s.seq, i.id"
-    ):
-        iid = r[0]
-        last = latest.get(iid)
-        out.append(
-            QueueRow(
-                instance_id=iid,
-                sample_id=r[1],
-                seq=int(r[4]),
-                task=r[2],
-                language=r[3],
-                judge_verdict=r[5],
-                human_verdict=None if last is None else last[1],
-                reviewers=tuple(sorted(reviewers.get(iid, []))),
-                failed=tuple(failed.get(iid, [])),
-                flagged=iid in flagged,
-                last_review_id=None if last is None else last[0],
-            )
-        )
-    return out
-
-
-def queue_facets(ws: Workspace) -> tuple[list[str], list[str]]:
-    """(tasks of generated instances, criteria the judge answered), each sorted."""
-    tasks = [r[0] for r in ws.db.execute("SELECT DISTINCT task FROM instances ORDER BY task")]
-    criteria = [
-        r[0] for r in ws.db.execute("SELECT DISTINCT criterion FROM judgments ORDER BY criterion")
-    ]
-    return tasks, criteria
-
-
-def change_tokens(ws: Workspace) -> tuple[tuple[int | str, ...], tuple[int, ...]]:
-    """Two cheap fingerprints for caches: (pipeline data, human decisions).
-
-    The first changes when a stage writes (samples, vectors, instances, judgments, flags, runs,
-    metrics); the second when a review or a flag clearance is added. Each is a handful of
-    index lookups, so the app reads them on every rerun.
-    """
-    db = ws.db
-    data = db.execute(
-        "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM samples), "
-        "(SELECT COALESCE(MAX(rowid), 0) FROM projection), "
-        "(SELECT COALESCE(MAX(rank), -1) FROM coreset), "
-        "(SELECT COALESCE(MAX(rowid), 0) FROM instances), "
-        "(SELECT COALESCE(MAX(rowid), 0) FROM judge_results), "
-        "(SELECT COALESCE(MAX(rowid), 0) FROM flags), "
-        "(SELECT COALESCE(MAX(id), 0) FROM runs), "
-        "(SELECT COALESCE(MAX(updated_at), '') FROM metrics)"
-    ).fetchone()
-    human = db.execute(
-        "SELECT (SELECT COALESCE(MAX(id), 0) FROM reviews), "
-        "(SELECT COALESCE(MAX(id), 0) FROM flag_clearances)"
-    ).fetchone()
-    return tuple(data), tuple(int(v) for v in human)
-
-
-def reviewed_instance_ids(ws: Workspace) -> set[str]:
-    """Instances with at least one effective review: cheap enough to read on every rerun."""
-    return {r[0] for r in ws.db.execute("SELECT DISTINCT instance_id FROM effective_reviews")}
-
-
-# -- reads: agreement -----------------------------------------------------------------------
+    else:
+        sql = f"SELECT {REVIEW_COLUMNS} FROM reviewer_latest_reviews WHERE instance_id = ? "
+        sql += "AND reviewer = ?"
+        params = [instance_id, reviewer]
+    row = ws.db.execute(sql, params).fetchone()
+    return None if row is None else Review.from_row(row)
 
 
 def latest_per_reviewer(ws: Workspace) -> list[Review]:
     """The latest effective review of every (instance, reviewer), by instance then reviewer."""
-    rows = ws.db.execute(_LATEST_PER_REVIEWER + " ORDER BY instance_id, reviewer")
-    return [_review(r) for r in rows]
-
-
-def judge_verdicts(ws: Workspace) -> dict[str, str]:
-    """{instance id: the judge's verdict} for instances the judge answered."""
-    return {
-        r[0]: r[1]
-        for r in ws.db.execute(
-            "SELECT instance_id, verdict FROM judge_results WHERE verdict IS NOT NULL"
-        )
-    }
-
-
-def judgment_labels(ws: Workspace) -> dict[str, dict[str, bool]]:
-    """{instance id: {criterion: passed}} as the judge answered."""
-    out: dict[str, dict[str, bool]] = {}
-    for iid, criterion, passed in ws.db.execute(
-        "SELECT instance_id, criterion, passed FROM judgments ORDER BY rowid"
-    ):
-        out.setdefault(iid, {})[criterion] = bool(passed)
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewerActivity:
-    """What one reviewer has done: effective reviews by verdict, undo rows, flips and edits."""
-
-    reviewer: str
-    instances: int
-    accepted: int
-    rejected: int
-    undone: int
-    with_flips: int
-    with_edits: int
-    last_at: str
+    rows = ws.db.execute(
+        f"SELECT {REVIEW_COLUMNS} FROM reviewer_latest_reviews ORDER BY instance_id, reviewer"
+    )
+    return [Review.from_row(r) for r in rows]
 
 
 def reviewer_activity(ws: Workspace) -> list[ReviewerActivity]:
@@ -412,7 +132,8 @@ def reviewer_activity(ws: Workspace) -> list[ReviewerActivity]:
     undos = {
         r[0]: int(r[1])
         for r in ws.db.execute(
-            "SELECT reviewer, COUNT(*) FROM reviews WHERE verdict = 'undo' GROUP BY reviewer"
+            "SELECT reviewer, COUNT(*) FROM reviews WHERE verdict = ? GROUP BY reviewer",
+            (UNDO,),
         )
     }
     last = {
@@ -421,9 +142,10 @@ def reviewer_activity(ws: Workspace) -> list[ReviewerActivity]:
     }
     out: list[ReviewerActivity] = []
     for r in ws.db.execute(
-        "SELECT reviewer, COUNT(*), SUM(verdict = 'accept'), SUM(verdict = 'reject'), "
+        "SELECT reviewer, COUNT(*), SUM(verdict = ?), SUM(verdict = ?), "
         "SUM(flips != '{}'), SUM(edits != '{}') "
-        f"FROM ({_LATEST_PER_REVIEWER}) GROUP BY reviewer"
+        "FROM reviewer_latest_reviews GROUP BY reviewer",
+        (Verdict.ACCEPT, Verdict.REJECT),
     ):
         out.append(
             ReviewerActivity(
@@ -441,103 +163,3 @@ def reviewer_activity(ws: Workspace) -> list[ReviewerActivity]:
         out.append(ReviewerActivity(reviewer, 0, 0, 0, n, 0, 0, last.get(reviewer, "")))
     out.sort(key=lambda a: (-a.instances, a.reviewer))
     return out
-
-
-# -- reads: the map -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SampleLabel:
-    """What the map shows of a kept sample: its function name and language, and the task of its
-    first generated instance (None without one)."""
-
-    func_name: str
-    language: str
-    task: str | None
-
-
-def sample_labels(ws: Workspace) -> dict[str, SampleLabel]:
-    """{sample id: SampleLabel} for every kept sample. Changes only when a stage runs."""
-    first: dict[str, str] = {}
-    for sid, task in ws.db.execute(
-        "SELECT sample_id, task FROM instances WHERE status = 'ok' "
-        "ORDER BY created_at DESC, id DESC"
-    ):
-        first[sid] = task  # later rows are older: the oldest one wins
-    return {
-        sid: SampleLabel(name, language, first.get(sid))
-        for sid, name, language in ws.db.execute(
-            "SELECT id, func_name, language FROM samples WHERE dropped_by IS NULL"
-        )
-    }
-
-
-def sample_verdicts(ws: Workspace) -> dict[str, str]:
-    """{sample id: final verdict of its first generated instance} for samples that have one.
-    Changes with every review."""
-    out: dict[str, str] = {}
-    for sid, verdict in ws.db.execute(
-        "SELECT i.sample_id, f.verdict FROM instances i "
-        "JOIN final_verdicts f ON f.instance_id = i.id ORDER BY i.created_at DESC, i.id DESC"
-    ):
-        if verdict is not None:
-            out[sid] = verdict
-        else:
-            out.pop(sid, None)
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceBrief:
-    """An instance of a sample as the map lists it."""
-
-    id: str
-    sample_id: str
-    task: str
-    status: str
-    verdict: str | None
-    verdict_source: str | None
-    instruction: str
-
-
-def _chunks(ids: Iterable[str], size: int = 500) -> Iterable[list[str]]:
-    chunk: list[str] = []
-    for i in ids:
-        chunk.append(i)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def instances_of_samples(ws: Workspace, sample_ids: Iterable[str]) -> list[InstanceBrief]:
-    """Every instance (any status) of the given samples, with its final verdict when it has one."""
-    out: list[InstanceBrief] = []
-    for chunk in _chunks(sample_ids):
-        marks = ",".join("?" * len(chunk))
-        for r in ws.db.execute(
-            "SELECT i.id, i.sample_id, i.task, i.status, f.verdict, f.verdict_source, "
-            "i.instruction FROM instances i "
-            "LEFT JOIN final_verdicts f ON f.instance_id = i.id "
-            f"WHERE i.sample_id IN ({marks}) ORDER BY i.created_at, i.id",
-            chunk,
-        ):
-            out.append(InstanceBrief(*r))
-    return out
-
-
-def instance_ids_of_samples(ws: Workspace, sample_ids: Iterable[str]) -> list[str]:
-    """Ids of the generated (status ok) instances of the given samples, in ingestion order."""
-    found: list[tuple[int, str]] = []
-    for chunk in _chunks(sample_ids):
-        marks = ",".join("?" * len(chunk))
-        found += [
-            (int(r[0]), r[1])
-            for r in ws.db.execute(
-                "SELECT s.seq, i.id FROM instances i JOIN samples s ON s.id = i.sample_id "
-                f"WHERE i.status = 'ok' AND i.sample_id IN ({marks})",
-                chunk,
-            )
-        ]
-    return [iid for _, iid in sorted(found)]

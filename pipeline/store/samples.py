@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from pipeline.records import Sample, normalised_hash
-from pipeline.store import Workspace
+from pipeline.records import Sample, StoredSample, normalised_hash
+from pipeline.store import Workspace, chunks
 
 _COLUMNS = (
     "id, source, language, repo, path, func_name, line, docstring, code, code_nodoc, url, "
     "partition, sha256, seq"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSample:
-    """A sample row as stored: the record plus its id, hash, filter outcome and order."""
-
-    id: str
-    source: str
-    language: str
-    repo: str
-    path: str
-    func_name: str
-    line: int
-    docstring: str
-    code: str
-    code_nodoc: str
-    url: str
-    partition: str
-    sha256: str
-    dropped_by: str | None
-    seq: int
 
 
 def insert_samples(ws: Workspace, samples: Iterable[Sample], batch: int = 2000) -> int:
@@ -79,10 +57,7 @@ def iter_samples(ws: Workspace, *, kept_only: bool = False) -> Iterator[StoredSa
 def get_samples(ws: Workspace, ids: Iterable[str]) -> dict[str, StoredSample]:
     """Samples by id (ids not found are absent from the result)."""
     out: dict[str, StoredSample] = {}
-    id_list = list(ids)
-    for i in range(0, len(id_list), 500):
-        chunk = id_list[i : i + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in chunks(ids):
         for r in ws.db.execute(
             f"SELECT {_COLUMNS}, dropped_by FROM samples WHERE id IN ({marks})", chunk
         ):

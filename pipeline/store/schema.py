@@ -208,7 +208,20 @@ MIGRATIONS: list[str] = [
         status      TEXT NOT NULL               -- running | done | failed | interrupted
     );
     """,
-    # 2: app: a reviewer's unsaved flips, edits and reason per instance (pipeline/store/drafts.py)
+    # 2: records: one definition of "the latest effective review": per (instance, reviewer) in
+    # reviewer_latest_reviews, and per instance the newest of those (latest_reviews)
+    """
+    DROP VIEW latest_reviews;
+    CREATE VIEW reviewer_latest_reviews AS
+        SELECT e.* FROM effective_reviews e
+        WHERE e.id = (SELECT MAX(e2.id) FROM effective_reviews e2
+                      WHERE e2.instance_id = e.instance_id AND e2.reviewer = e.reviewer);
+    CREATE VIEW latest_reviews AS
+        SELECT r.* FROM reviewer_latest_reviews r
+        WHERE r.id = (SELECT MAX(r2.id) FROM reviewer_latest_reviews r2
+                      WHERE r2.instance_id = r.instance_id);
+    """,
+    # 3: app: a reviewer's unsaved flips, edits and reason per instance (pipeline/store/drafts.py)
     """
     CREATE TABLE review_drafts (
         instance_id TEXT NOT NULL REFERENCES instances(id),

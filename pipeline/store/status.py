@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.records import VERDICTS, InstanceStatus, Verdict
 from pipeline.store import Workspace
+from pipeline.store.export import exportable_ids
 from pipeline.store.llm import cost_summary
 from pipeline.store.samples import count_samples
 
@@ -13,8 +15,8 @@ def _scalar(ws: Workspace, sql: str) -> Any:
     return ws.db.execute(sql).fetchone()[0]
 
 
-def _grouped(ws: Workspace, sql: str) -> dict[str, int]:
-    return {str(r[0]): int(r[1]) for r in ws.db.execute(sql)}
+def _grouped(ws: Workspace, sql: str, params: tuple[str, ...] = ()) -> dict[str, int]:
+    return {str(r[0]): int(r[1]) for r in ws.db.execute(sql, params)}
 
 
 def funnel(ws: Workspace) -> dict[str, Any]:
@@ -34,34 +36,30 @@ def funnel(ws: Workspace) -> dict[str, Any]:
     out["coreset"] = int(_scalar(ws, "SELECT COUNT(*) FROM coreset"))
     out["projected"] = int(_scalar(ws, "SELECT COUNT(*) FROM projection"))
     status = _grouped(ws, "SELECT status, COUNT(*) FROM instances GROUP BY status")
-    out["instances"] = status.get("ok", 0)
+    out["instances"] = status.get(InstanceStatus.OK, 0)
     out["by_task"] = _grouped(
-        ws, "SELECT task, COUNT(*) FROM instances WHERE status = 'ok' GROUP BY task ORDER BY task"
+        ws,
+        "SELECT task, COUNT(*) FROM instances WHERE status = ? GROUP BY task ORDER BY task",
+        (InstanceStatus.OK,),
     )
-    out["failed"] = status.get("failed", 0)
-    out["rule_failed"] = status.get("rules", 0)
-    out["skipped"] = status.get("skipped", 0)
+    out["failed"] = status.get(InstanceStatus.FAILED, 0)
+    out["rule_failed"] = status.get(InstanceStatus.RULES, 0)
+    out["skipped"] = status.get(InstanceStatus.SKIPPED, 0)
     judge = _grouped(
         ws, "SELECT COALESCE(verdict, 'failed'), COUNT(*) FROM judge_results GROUP BY 1"
     )
-    out["judged"] = judge.get("accept", 0) + judge.get("reject", 0)
+    out["judged"] = sum(judge.get(v, 0) for v in VERDICTS)
     out["judge_failed"] = judge.get("failed", 0)
-    out["judge_accepted"] = judge.get("accept", 0)
-    out["judge_rejected"] = judge.get("reject", 0)
+    out["judge_accepted"] = judge.get(Verdict.ACCEPT, 0)
+    out["judge_rejected"] = judge.get(Verdict.REJECT, 0)
     final = _grouped(
         ws, "SELECT verdict, COUNT(*) FROM final_verdicts WHERE verdict IS NOT NULL GROUP BY 1"
     )
-    out["accepted"] = final.get("accept", 0)
-    out["rejected"] = final.get("reject", 0)
+    out["accepted"] = final.get(Verdict.ACCEPT, 0)
+    out["rejected"] = final.get(Verdict.REJECT, 0)
     out["reviewed"] = int(_scalar(ws, "SELECT COUNT(*) FROM latest_reviews"))
     out["flagged"] = int(_scalar(ws, "SELECT COUNT(*) FROM flagged_instances"))
-    out["exportable"] = int(
-        _scalar(
-            ws,
-            "SELECT COUNT(*) FROM final_verdicts WHERE verdict = 'accept' "
-            "AND instance_id NOT IN (SELECT instance_id FROM flagged_instances)",
-        )
-    )
+    out["exportable"] = len(exportable_ids(ws))
     calls = ws.db.execute(
         "SELECT COUNT(*), COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0), "
         "COALESCE(SUM(cost_usd),0) FROM llm_calls WHERE status = 'ok'"

@@ -11,17 +11,24 @@ table never points past the end of the file; rows a crash leaves unreferenced ar
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.records import StoredSample
 from pipeline.store import Workspace
+from pipeline.store.samples import iter_samples
 
 __all__ = [
+    "TEXT_MODES",
+    "EmbeddingsMissing",
+    "KeptEmbeddings",
     "append_vectors",
     "coreset_model_key",
     "coreset_rows",
@@ -29,16 +36,103 @@ __all__ = [
     "count_projection",
     "drop_rows_from",
     "insert_embedding_rows",
+    "kept_embeddings",
+    "kept_texts",
     "lookup_rows",
     "open_vectors",
     "projection_model_key",
     "projection_rows",
     "replace_coreset",
     "replace_projection",
+    "sample_text",
+    "text_hash",
     "vectors_path",
 ]
 
 _CHUNK = 500  # ids per `IN (...)` query, well under SQLite's variable limit
+TEXT_MODES = ("code", "code_nodoc", "docstring+code")
+
+
+class EmbeddingsMissing(RuntimeError):
+    """Kept samples have no embedding for the current `[embed]` settings."""
+
+
+@dataclass(frozen=True)
+class KeptEmbeddings:
+    """The kept samples' vectors under one model key: what select and project read.
+
+    `ids`: kept sample ids in `kept_ids` order; `vectors`: (n, dim) float32, L2-normalised, row i
+    for ids[i] (the memory-mapped file itself when its rows line up, else an in-memory copy);
+    `model_key` and `text` (the `embed.text` mode) say which embedding this is.
+    """
+
+    ids: list[str]
+    vectors: npt.NDArray[np.float32]
+    model_key: str
+    text: str
+
+    def digest(self) -> str:
+        """sha256 hex of the ids in order: the input select and project hash."""
+        return hashlib.sha256("\n".join(self.ids).encode()).hexdigest()[:16]
+
+
+# -- the text of a sample --------------------------------------------------------------------
+def sample_text(sample: StoredSample, mode: str) -> str:
+    """The text embedded for `sample` under `embed.text` = `mode` (see TEXT_MODES)."""
+    if mode == "code":
+        return sample.code
+    if mode == "code_nodoc":
+        return sample.code_nodoc
+    if mode == "docstring+code":
+        return (
+            f"{sample.docstring}\n\n{sample.code_nodoc}" if sample.docstring else sample.code_nodoc
+        )
+    raise ValueError(f"embed.text must be one of {', '.join(TEXT_MODES)}, got {mode!r}")
+
+
+def text_hash(text: str) -> str:
+    """The cache key of a text: sha256 hex of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def kept_texts(ws: Workspace, mode: str) -> tuple[list[str], list[str], dict[str, str]]:
+    """(sample ids, text hash per sample, {hash: text}) for the kept samples, in kept_ids order."""
+    ids: list[str] = []
+    hashes: list[str] = []
+    texts: dict[str, str] = {}
+    for s in iter_samples(ws, kept_only=True):
+        text = sample_text(s, mode)
+        h = text_hash(text)
+        ids.append(s.id)
+        hashes.append(h)
+        texts.setdefault(h, text)
+    return ids, hashes, texts
+
+
+def kept_embeddings(ws: Workspace, model_key: str, text: str) -> KeptEmbeddings:
+    """The kept samples' vectors under `model_key` for text mode `text` (see `KeptEmbeddings`).
+
+    Raises `EmbeddingsMissing` when a kept sample has no vector (run `wavecurate embed`).
+    """
+    ids, hashes, _ = kept_texts(ws, text)
+    if not ids:
+        return KeptEmbeddings(ids, np.zeros((0, 0), dtype=np.float32), model_key, text)
+    found = lookup_rows(ws, model_key, hashes)
+    vectors = open_vectors(ws, model_key)
+    missing = sum(1 for h in hashes if h not in found)
+    if missing or vectors is None:
+        raise EmbeddingsMissing(
+            f"{missing or len(ids):,} of {len(ids):,} kept samples have no {model_key} "
+            "embedding: run `wavecurate embed`"
+        )
+    rows = np.fromiter((found[h] for h in hashes), dtype=np.int64, count=len(hashes))
+    if int(rows.max()) >= vectors.shape[0]:
+        raise EmbeddingsMissing(
+            f"{model_key}: the embedding file is shorter than its index: re-run embed"
+        )
+    if rows[0] == 0 and np.array_equal(rows, np.arange(len(rows))):
+        return KeptEmbeddings(ids, vectors[: len(rows)], model_key, text)
+    return KeptEmbeddings(ids, np.asarray(vectors[rows], dtype=np.float32), model_key, text)
 
 
 # -- embedding files -------------------------------------------------------------------------
