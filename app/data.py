@@ -429,6 +429,37 @@ def breakdown_frames(f: dict[str, Any]) -> dict[str, pd.DataFrame]:
     return {"dropped": dropped, "tasks": tasks, "verdicts": verdicts}
 
 
+def provider_lines(f: dict[str, Any]) -> list[str]:
+    """One line per role saying what made the instances and the judgments: "Generator:
+    offline · model offline-rules (offline, rule-based: not an LLM) · 1,200 instances" (plain
+    text: escape it before Markdown)."""
+    from pipeline.llm.base import provider_kind
+
+    lines = []
+    for role, what in (("generator", "instances"), ("judge", "judgments")):
+        made = f.get("providers", {}).get(role) or []
+        if not made:
+            lines.append(f"{role.capitalize()}: nothing yet")
+            continue
+        parts = [
+            f"{p['provider']} · model {p['model']} ({provider_kind(p['provider'])}) · "
+            f"{p['instances']:,} {what}"
+            for p in made
+        ]
+        lines.append(f"{role.capitalize()}: " + "; ".join(parts))
+    return lines
+
+
+def skipped_frame(f: dict[str, Any]) -> pd.DataFrame:
+    """The skipped instances as rows (task, reason, count), per task most frequent first."""
+    rows = [
+        (str(task).removeprefix("code_"), reason, int(n))
+        for task, reasons in sorted((f.get("skipped_by_task") or {}).items())
+        for reason, n in reasons.items()
+    ]
+    return pd.DataFrame(rows, columns=["task", "reason", "count"]).astype({"count": "int64"})
+
+
 COVERAGE_METHODS = {"kcenter": "k-center greedy", "random": "random", "kmeanspp": "k-means++"}
 COVERAGE_MEASURES = {
     "radius": "covering radius",

@@ -76,10 +76,19 @@ def test_overview_shows_the_funnel_cost_timings_and_leakage(built: SyntheticWork
     assert metrics["Reviewed"] == f"{f['reviewed']:,}"
     assert metrics["Cost"] == f"${f['cost_usd']:,.2f}"
     assert at.get("vega_lite_chart"), "the funnel is a chart"
-    stages = at.dataframe[0].value
+    tables = {tuple(d.value.columns): d.value for d in at.dataframe}
+    stages = next(t for cols, t in tables.items() if "stage" in cols)
     assert list(stages["stage"])[:3] == ["ingest", "filter", "embed"]
-    leakage = at.dataframe[1].value
+    leakage = next(t for cols, t in tables.items() if "set" in cols)
     assert list(leakage["set"]) == ["curated", "generated"]
+    # the demo says what it is: the provider and model, and the skipped instances by task
+    said = " ".join(i.value for i in at.info)
+    assert "Generator: offline · model offline (offline, rule" in said.replace("\\", "")
+    assert "not an LLM" in said and "Judge: offline" in said.replace("\\", "")
+    skipped = tables[("task", "reason", "count")]
+    assert f["skipped"] > 0 and int(skipped["count"].sum()) == f["skipped"]
+    by_task = {t.removeprefix("code_"): sum(r.values()) for t, r in f["skipped_by_task"].items()}
+    assert skipped.groupby("task")["count"].sum().to_dict() == by_task
 
 
 def test_overview_without_a_leakage_report(tmp_path: Path) -> None:
