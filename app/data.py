@@ -214,7 +214,7 @@ class MapData:
     """Every projected kept sample, in a fixed order: ids, coordinates, coreset rank (-1: not in
     the coreset), and labels to colour by."""
 
-    frame: pd.DataFrame  # id, x, y, rank, func_name, language, task, distance, verdict
+    frame: pd.DataFrame  # id, x, y, rank, func_name, language, task, verdict
     x: np.ndarray
     y: np.ndarray
     ids: list[str]
@@ -241,28 +241,43 @@ def map_base(_ws: Workspace, path: str, data_token: tuple[Any, ...]) -> MapData:
             "func_name": [r.func_name for r in rows],
             "language": [r.language for r in rows],
             "task": [r.task or "no instance" for r in rows],
-            "distance": _nearest_centre(_ws, ids, rank),
         }
     )
     return MapData(frame, frame["x"].to_numpy(), frame["y"].to_numpy(), ids)
 
 
-def _nearest_centre(ws: Workspace, ids: list[str], rank: dict[str, int]) -> np.ndarray:
-    """Each projected sample's distance to its nearest coreset centre (NaN without vectors)."""
-    from pipeline.embedding import model_key
+def distances() -> np.ndarray:
+    """Each map sample's distance to its nearest coreset centre, in `map_data().ids` order (NaN
+    without vectors). Computed only when the Map is coloured by it (at 100,000 samples it reads
+    every vector: seconds), then cached until a stage runs."""
+    ws, path, token = _keyed()
+    return _distances(ws, path, token[0])
+
+
+@st.cache_data(max_entries=2, show_spinner=False)  # the Map page shows its own spinner
+def _distances(_ws: Workspace, path: str, data_token: tuple[Any, ...]) -> np.ndarray:
+    base = map_base(_ws, path, data_token)
+    centres = [sid for _, sid, _ in coreset_rows(_ws)]
+    return _nearest_centre(_ws, base.ids, centres)
+
+
+def _nearest_centre(ws: Workspace, ids: list[str], centre_ids: list[str]) -> np.ndarray:
+    """Each of `ids`' distance to its nearest centre, in the embedding space the coreset was
+    selected in (NaN for all when there is no coreset or its vectors are missing)."""
     from pipeline.gaps import nearest_centre_distance
-    from pipeline.store.vectors import kept_embeddings
+    from pipeline.store.vectors import EmbeddingsMissing, coreset_model_key, kept_embeddings
 
     out = np.full(len(ids), np.nan)
-    cfg = ws.config.embed
-    try:
-        kept_vectors = kept_embeddings(ws, model_key(cfg), cfg.text)
-    except Exception:  # no embeddings (yet): the colouring says so by being empty
+    key = coreset_model_key(ws)
+    if key is None:
         return out
-    kept, vectors = kept_vectors.ids, kept_vectors.vectors
-    row = {sid: i for i, sid in enumerate(kept)}
-    centres = np.fromiter((row[s] for s in rank if s in row), dtype=np.intp)
-    dist = nearest_centre_distance(vectors, centres)
+    try:
+        kept = kept_embeddings(ws, key, ws.config.embed.text)
+    except EmbeddingsMissing:  # no vectors (yet): the colouring says so by being empty
+        return out
+    row = {sid: i for i, sid in enumerate(kept.ids)}
+    centres = np.fromiter((row[s] for s in centre_ids if s in row), dtype=np.intp)
+    dist = nearest_centre_distance(kept.vectors, centres)
     for i, sid in enumerate(ids):
         if sid in row:
             out[i] = dist[row[sid]]

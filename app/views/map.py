@@ -91,6 +91,9 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
     )
 
 frame = md.frame
+if colour_by == "distance":
+    with st.spinner("Measuring each sample's distance to the coreset (once per coreset)…"):
+        frame = frame.assign(distance=data.distances())
 matches = data.search_ids(str(query or ""))
 chart_col, side_col = st.columns([5, 4], gap="medium")
 with chart_col:
