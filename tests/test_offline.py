@@ -221,7 +221,8 @@ def test_imports_check_names_the_file_a_missing_helper_comes_from() -> None:
     )
     assert passed is False
     assert (
-        why == "`_convert_other` (line 2) is defined elsewhere in decimal.py, not in the solution."
+        why
+        == "`_convert_other` (line 2) is defined or imported elsewhere in decimal.py, not in the solution."
     )
     # a name the source does not use (the output made it up) is not blamed on the file
     made_up = "def compare(self, other):\n    return _helper(other)\n"

@@ -236,7 +236,7 @@ def imports_used(d: Draft, env: CheckEnv) -> Result:
     problems = [
         f"`{n.name}` is used on line {n.line} but never imported"
         if n.as_module
-        else f"`{n.name}` (line {n.line}) is defined elsewhere in {source}, not in the solution"
+        else f"`{n.name}` (line {n.line}) is defined or imported elsewhere in {source}, not in the solution"
         if n.name in from_file
         else f"`{n.name}` is used on line {n.line} but never defined or imported"
         for n in names[:3]
