@@ -446,12 +446,12 @@ def breakdown_frames(f: dict[str, Any]) -> dict[str, pd.DataFrame]:
 
 def provider_lines(f: dict[str, Any]) -> list[str]:
     """One line per role saying what made the instances and the judgments: "Generator:
-    offline · model offline-rules (offline, rule-based: not an LLM) · 1,200 instances" (plain
+    offline · model offline-rules (offline, rule-based: not an LLM) · 1,200 samples tried" (plain
     text: escape it before Markdown)."""
     from pipeline.llm.base import provider_kind
 
     lines = []
-    for role, what in (("generator", "instances"), ("judge", "judgments")):
+    for role, what in (("generator", "samples tried"), ("judge", "judgments")):
         made = f.get("providers", {}).get(role) or []
         if not made:
             lines.append(f"{role.capitalize()}: nothing yet")
