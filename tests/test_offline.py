@@ -215,6 +215,44 @@ def test_imports_check_names_the_module_and_line() -> None:
     assert passed is True
 
 
+def test_imports_check_names_the_file_a_missing_helper_comes_from() -> None:
+    source = "def compare(self, other):\n    other = _convert_other(other)\n    return other\n"
+    passed, why = _check(
+        "imports_used", output=source, source_path="Lib/decimal.py", source_code=source
+    )
+    assert passed is False
+    assert (
+        why
+        == "`_convert_other` (line 2) is defined or imported elsewhere in decimal.py, not in the solution."
+    )
+    # a name the source does not use (the output made it up) is not blamed on the file
+    made_up = "def compare(self, other):\n    return _helper(other)\n"
+    passed, why = _check(
+        "imports_used", output=made_up, source_path="Lib/decimal.py", source_code=source
+    )
+    assert why == "`_helper` is used on line 2 but never defined or imported."
+
+
+@pytest.mark.parametrize(
+    ("output", "passed", "phrase"),
+    [
+        ("def f(self):\n    return self.x\n", False, "a bare return of an attribute (`return self.x`)"),
+        ("def f(self):\n    \"\"\"Doc.\"\"\"\n    pass\n", False, "one statement, `pass`"),
+        ("def f():\n    ...\n", False, "`...`"),
+        ("def f():\n    raise NotImplementedError\n", False, "NotImplementedError"),
+        ("def set_x(self, x):\n    self.x = x\n", False, "one attribute assignment"),
+        ("def f(xs):\n    return sum(x * x for x in xs)\n", True, "does real work"),
+        ("def f(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n", True, "4 statements"),
+        ("class A:\n    def g(self):\n        return self.y\n    def h(self, n):\n        return n * 2\n", True, "`h` does real work"),
+    ],
+)  # fmt: skip
+def test_trivial_code_fails_the_nontrivial_criterion(
+    output: str, passed: bool, phrase: str
+) -> None:
+    got, why = _check("nontrivial", output=output)
+    assert got is passed and phrase in why, why
+
+
 @pytest.mark.parametrize(
     ("name", "fields", "passed", "phrase"),
     [

@@ -9,11 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from app import data
-from pipeline.agreement import Agreement, agreement_report
+from pipeline.agreement import Agreement
 
 EVERYONE = "everyone (latest review per instance)"
 
-ws = data.workspace()
+data.workspace()  # stops the page with a message when no workspace is open
 
 
 def _kappa(value: float) -> str:
@@ -71,11 +71,11 @@ st.caption(
     "the judge's answer; a flip is their disagreement."
 )
 
-report = agreement_report(ws)
+report = data.agreement()
 names = [a.reviewer for a in report.activity]
 who = st.selectbox("Human decisions of", [EVERYONE, *names], key="ag_reviewer", width=420)
 if who != EVERYONE:
-    report = agreement_report(ws, who)
+    report = data.agreement(who)
 
 with st.container(border=True):
     st.subheader("Human vs judge", anchor=False)

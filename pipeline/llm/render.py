@@ -79,6 +79,9 @@ class Draft:
     input: str
     output: str
     target_language: str = ""
+    # the source sample: its file and code (where a name the solution does not define comes from)
+    source_path: str = ""
+    source_code: str = ""
 
 
 def generation_schema(task: Task) -> dict[str, Any]:

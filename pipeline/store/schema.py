@@ -303,6 +303,18 @@ MIGRATIONS: list[str] = [
         LEFT JOIN executions x ON x.instance_id = i.id
         WHERE i.status = 'ok';
     """,
+    # 6: app: a reviewer's unsaved flips, edits and reason per instance (pipeline/store/drafts.py)
+    """
+    CREATE TABLE review_drafts (
+        instance_id TEXT NOT NULL REFERENCES instances(id),
+        reviewer    TEXT NOT NULL,
+        flips       TEXT NOT NULL DEFAULT '{}',  -- JSON {criterion: passes}
+        edits       TEXT NOT NULL DEFAULT '{}',  -- JSON {field: text}
+        reason      TEXT NOT NULL DEFAULT '',
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (instance_id, reviewer)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
