@@ -11,29 +11,57 @@ import plotly.graph_objects as go
 from pipeline.mapsel import density_grid, smoothed, spread_sample
 from pipeline.records import Verdict
 
-MAX_POINTS = 6000  # selectable markers; the rest of the pool is the density layer
+MAX_POINTS = 20_000  # up to this many samples, every one is a WebGL point (hover, click)
 VERDICT_COLOURS = {
     Verdict.ACCEPT.value: "#3d9970",
     Verdict.REJECT.value: "#c44569",
     "no verdict": "#9aa5b1",
 }
 NEUTRAL = ("no instance", "no verdict", "unknown")
+POOL_NAME = "pool (not in the coreset)"
+POOL_COLOUR = "#b8c2cc"
 
 
 def selectable_indices(rank: np.ndarray, *, limit: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
-    """Indices of the points drawn as markers: the coreset (a seeded sample of it when it is
-    larger than `limit`), or a seeded sample of the pool when there is no coreset."""
-    coreset = np.flatnonzero(rank >= 0)
+    """Indices of the samples drawn as points: every sample while the pool holds at most `limit`,
+    else the coreset first and a seeded spread of the rest up to `limit`."""
     n = rank.shape[0]
-    if coreset.size:
-        return spread_sample(n, min(limit, coreset.size), seed=seed, prefer=coreset.tolist())
-    return spread_sample(n, min(limit, n), seed=seed)
+    if n <= limit:
+        return np.arange(n)
+    coreset = np.flatnonzero(rank >= 0)
+    return spread_sample(n, limit, seed=seed, prefer=coreset.tolist())
 
 
-def map_figure(frame: pd.DataFrame, colour_by: str, *, height: int = 620) -> go.Figure:
-    """The map: a log-density heatmap of every point, and the selectable points coloured by
-    `colour_by` (a column of `frame`: language, task or verdict), one trace per value, each
-    point's sample id in `customdata`."""
+def _points(
+    part: pd.DataFrame, name: str, marker: dict[str, object], **extra: object
+) -> go.Scattergl:
+    return go.Scattergl(
+        x=part["x"],
+        y=part["y"],
+        mode="markers",
+        name=name,
+        customdata=part["id"].tolist(),
+        text=[html.escape(str(t)) for t in part["func_name"]],
+        hovertemplate="%{text}<extra>%{fullData.name}</extra>",
+        marker=marker,
+        unselected={"marker": {"opacity": 0.25}},
+        showlegend=True,
+        **extra,
+    )
+
+
+def map_figure(
+    frame: pd.DataFrame,
+    colour_by: str,
+    *,
+    height: int = 620,
+    opened: str | None = None,
+    matches: frozenset[str] = frozenset(),
+) -> go.Figure:
+    """The map: a log-density shading of the whole pool, every sample as a point (up to
+    MAX_POINTS; pool samples small and grey, coreset samples coloured by `colour_by`, a column
+    of `frame`: language, task, verdict or distance), each point's sample id in `customdata`;
+    search `matches` ringed in orange and the `opened` sample ringed in black on top."""
     x = frame["x"].to_numpy()
     y = frame["y"].to_numpy()
     fig = go.Figure()
@@ -57,33 +85,71 @@ def map_figure(frame: pd.DataFrame, colour_by: str, *, height: int = 620) -> go.
                 zmin=0.0,
                 showscale=False,
                 hoverinfo="skip",
-                name="all samples (density)",
+                name="pool density (shading)",
+                showlegend=True,
                 zsmooth="best",
             )
         )
     picked = frame.iloc[selectable_indices(frame["rank"].to_numpy())]
-    values = sorted(picked[colour_by].unique(), key=lambda v: (v in NEUTRAL, str(v)))
-    for value in values:
-        part = picked[picked[colour_by] == value]
-        marker: dict[str, object] = {"size": 7, "line": {"width": 0.8, "color": "white"}}
-        if colour_by == "verdict":
-            marker["color"] = VERDICT_COLOURS.get(str(value), "#9aa5b1")
-        elif value in NEUTRAL:
-            marker["color"] = "#9aa5b1"
+    in_core = picked["rank"].to_numpy() >= 0
+    pool = picked[~in_core]
+    core = picked[in_core] if in_core.any() else picked
+    if colour_by != "distance" and in_core.any() and len(pool):
+        fig.add_trace(_points(pool, POOL_NAME, {"size": 4, "color": POOL_COLOUR}))
+    if colour_by == "distance":
+        # every sample coloured by its distance to the nearest coreset centre (the centres
+        # themselves are at 0, so they are drawn plain on top): bright is thin coverage
+        shade = pool if in_core.any() else picked
         fig.add_trace(
-            go.Scattergl(
-                x=part["x"],
-                y=part["y"],
-                mode="markers",
-                name=str(value),
-                customdata=part["id"].tolist(),
-                text=[html.escape(str(t)) for t in part["func_name"]],
-                hovertemplate="%{text}<extra>%{fullData.name}</extra>",
-                marker=marker,
-                unselected={"marker": {"opacity": 0.25}},
-                showlegend=True,
+            _points(
+                shade,
+                POOL_NAME if in_core.any() else "samples",
+                {
+                    "size": 6,
+                    "color": shade["distance"].to_numpy(),
+                    "colorscale": "Viridis",
+                    "showscale": True,
+                    "colorbar": {"title": {"text": "distance"}, "thickness": 10, "len": 0.5},
+                },
             )
         )
+        if in_core.any():
+            fig.add_trace(
+                _points(
+                    core,
+                    "coreset",
+                    {"size": 6, "color": "#ffffff", "line": {"width": 1.2, "color": "#1d2733"}},
+                )
+            )
+    else:
+        values = sorted(core[colour_by].unique(), key=lambda v: (v in NEUTRAL, str(v)))
+        for value in values:
+            part = core[core[colour_by] == value]
+            marker: dict[str, object] = {"size": 7, "line": {"width": 0.8, "color": "white"}}
+            if colour_by == "verdict":
+                marker["color"] = VERDICT_COLOURS.get(str(value), "#9aa5b1")
+            elif value in NEUTRAL:
+                marker["color"] = "#9aa5b1"
+            fig.add_trace(_points(part, str(value), marker))
+    if matches:
+        hit = frame[frame["id"].isin(matches)]
+        fig.add_trace(
+            _points(
+                hit,
+                f"search matches ({len(hit):,})",
+                {"size": 11, "color": "rgba(0,0,0,0)", "line": {"width": 2, "color": "#ff7f0e"}},
+            )
+        )
+    if opened:
+        one = frame[frame["id"] == opened]
+        if len(one):
+            fig.add_trace(
+                _points(
+                    one,
+                    "opened sample",
+                    {"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#111"}},
+                )
+            )
     fig.update_layout(
         height=height,
         margin={"l": 8, "r": 8, "t": 8, "b": 8},

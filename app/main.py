@@ -15,15 +15,24 @@ if str(_ROOT) not in sys.path:  # `streamlit run app/main.py` from a checkout
 
 import streamlit as st  # noqa: E402
 
-from app import data  # noqa: E402
+from app import data, keyboard, state  # noqa: E402
 from app.text import plain  # noqa: E402
 
 st.set_page_config(page_title="wavecurate", page_icon=":material/waves:", layout="wide")
 
-ws = data.workspace()
-data.prewarm_map(ws, data.tokens(ws))
-if data.REVIEWER_KEY not in st.session_state:
-    st.session_state[data.REVIEWER_KEY] = os.environ.get(data.ENV_REVIEWER, "")
+ws_root = data.workspace().root
+data.prewarm_map()
+if not st.session_state.get(state.REVIEWER):
+    # the name survives a reload and a deep link: ?reviewer= (kept in every link), else the
+    # browser's cookie, else $WAVECURATE_REVIEWER
+    cookie = st.context.cookies.get(state.COOKIE_REVIEWER)
+    known = (
+        st.query_params.get(state.QUERY_REVIEWER)
+        or (cookie if isinstance(cookie, str) else "")  # (not a str under AppTest)
+        or os.environ.get(data.ENV_REVIEWER, "")
+    ).strip()
+    if known or state.REVIEWER not in st.session_state:
+        st.session_state[state.REVIEWER] = known
 
 page = st.navigation(
     [
@@ -76,7 +85,13 @@ with st.sidebar:
     )
     with st.container(border=True):
         st.caption("Workspace")
-        st.markdown(f"**{plain(ws.root.name)}**")
-        st.caption(plain(str(ws.root)))
+        st.markdown(f"**{plain(ws_root.name)}**")
+        st.caption(plain(str(ws_root)))
 
+me = data.reviewer()
+if me and st.query_params.get(state.QUERY_REVIEWER) != me:
+    st.query_params[state.QUERY_REVIEWER] = me
+elif not me and state.QUERY_REVIEWER in st.query_params:
+    del st.query_params[state.QUERY_REVIEWER]
+keyboard.install(me)
 page.run()

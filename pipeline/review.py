@@ -13,11 +13,12 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pipeline.records import CriterionAnswer, QueueRow, Verdict
+from pipeline.records import CriterionAnswer, ExecVerdict, QueueRow, Verdict
 
 __all__ = [
     "ANY_FAILED",
     "NOT_JUDGED",
+    "NOT_VERIFIED",
     "Disagreement",
     "HumanStatus",
     "QueueFilter",
@@ -36,6 +37,7 @@ __all__ = [
 
 ANY_FAILED = "(any criterion)"
 NOT_JUDGED = "not judged"
+NOT_VERIFIED = "not verified"
 
 
 class HumanStatus(StrEnum):
@@ -50,7 +52,10 @@ class Disagreement(StrEnum):
     ANY = "any"
     JUDGE_HUMAN = "judge vs human"  # the latest human verdict differs from the judge's
     REVIEWERS = "between reviewers"  # reviewers' latest verdicts differ
-    EITHER = "either"
+    EITHER = "either"  # judge vs human, or between reviewers
+    # the Discriminator and the execution evidence disagree
+    JUDGE_ACCEPTS_EXEC_FAILS = "judge accepts, execution fails"
+    JUDGE_REJECTS_EXEC_PASSES = "judge rejects, execution passes"
 
 
 class SortOrder(StrEnum):
@@ -69,7 +74,8 @@ class QueueFilter:
 
     `judge_verdicts` holds "accept", "reject" and/or NOT_JUDGED; `failed_criterion` a criterion
     name or ANY_FAILED; `flagged` True keeps only flagged instances, False only unflagged ones;
-    `ids` restricts the queue to these instances (a selection sent from the map).
+    `ids` restricts the queue to these instances (a selection sent from the map);
+    `execution_verdicts` holds pass, fail, inconclusive, not_applicable and/or NOT_VERIFIED.
     """
 
     tasks: frozenset[str] = frozenset()
@@ -79,6 +85,7 @@ class QueueFilter:
     disagreement: Disagreement = Disagreement.ANY
     flagged: bool | None = None
     ids: frozenset[str] | None = field(default=None)
+    execution_verdicts: frozenset[str] = frozenset()
 
 
 def _judge_vs_human(row: QueueRow) -> bool:
@@ -116,6 +123,16 @@ def _keep(row: QueueRow, f: QueueFilter) -> bool:
     if f.disagreement is Disagreement.JUDGE_HUMAN and not _judge_vs_human(row):
         return False
     if f.disagreement is Disagreement.REVIEWERS and not _between_reviewers(row):
+        return False
+    if f.disagreement is Disagreement.JUDGE_ACCEPTS_EXEC_FAILS and not (
+        row.judge_verdict == Verdict.ACCEPT and row.execution_verdict == ExecVerdict.FAIL
+    ):
+        return False
+    if f.disagreement is Disagreement.JUDGE_REJECTS_EXEC_PASSES and not (
+        row.judge_verdict == Verdict.REJECT and row.execution_verdict == ExecVerdict.PASS
+    ):
+        return False
+    if f.execution_verdicts and (row.execution_verdict or NOT_VERIFIED) not in f.execution_verdicts:
         return False
     if f.disagreement is Disagreement.EITHER and not (
         _judge_vs_human(row) or _between_reviewers(row)

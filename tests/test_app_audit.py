@@ -133,7 +133,7 @@ def test_draw_button_draws_seeded_and_opens_the_calibration_queue(
     next(b for b in at.button if b.label == "Draw and review them").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.session_state["review_source"] == "calibration sample"
-    assert at.title[0].value == "Review"
+    assert at.subheader[0].value == "Review"
     with Workspace(root) as ws:
         ids = calibration_ids(ws)
         seeds = {r[0] for r in ws.db.execute("SELECT seed FROM calibration_draws WHERE draw = 2")}

@@ -82,28 +82,46 @@ def test_plain_escapes_markdown_and_markup() -> None:
     assert short("") == ""
 
 
-def test_map_figure_draws_density_and_at_most_max_points() -> None:
+def _map_frame(n: int, coreset: int) -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    n = 20_000
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "id": [f"s{i}" for i in range(n)],
             "x": rng.normal(size=n),
             "y": rng.normal(size=n),
-            "rank": np.where(np.arange(n) < 8000, np.arange(n), -1),
+            "rank": np.where(np.arange(n) < coreset, np.arange(n), -1),
             "func_name": ["<b>f</b>"] * n,
             "language": rng.choice(["python", "go"], size=n),
             "task": "no instance",
             "verdict": "no verdict",
+            "distance": rng.random(size=n),
         }
     )
-    fig = figures.map_figure(frame, "language")
-    kinds = [t.type for t in fig.data]
-    assert kinds[0] == "heatmap" and set(kinds[1:]) == {"scattergl"}
+
+
+def test_map_figure_draws_every_sample_under_the_limit() -> None:
+    frame = _map_frame(3000, 400)
+    fig = figures.map_figure(frame, "language", opened="s5", matches=frozenset({"s1", "s2"}))
+    assert fig.data[0].type == "heatmap" and fig.data[0].showlegend  # the pool shading, named
     points = [t for t in fig.data if t.type == "scattergl"]
-    assert sum(len(t.customdata) for t in points) == figures.MAX_POINTS
-    drawn = {i for t in points for i in t.customdata}
-    assert all(int(i[1:]) < 8000 for i in drawn)  # only coreset samples are drawn
+    names = [t.name for t in points]
+    assert names[0] == figures.POOL_NAME and names[-2:] == ["search matches (2)", "opened sample"]
+    drawn = {i for t in points[:-2] for i in t.customdata}
+    assert drawn == set(frame["id"])  # every sample can be hovered and clicked
+    assert list(points[-1].customdata) == ["s5"]
     assert points[0].text[0] == "&lt;b&gt;f&lt;/b&gt;"  # hover text is escaped, not markup
+    by_distance = figures.map_figure(frame, "distance")
+    shaded = next(t for t in by_distance.data if t.name == figures.POOL_NAME)
+    assert shaded.marker.showscale and len(shaded.marker.color) == 2600  # the pool, by distance
+    assert len(next(t for t in by_distance.data if t.name == "coreset").x) == 400
+
+
+def test_map_figure_above_the_limit_keeps_the_coreset() -> None:
+    frame = _map_frame(figures.MAX_POINTS + 5000, 8000)
+    fig = figures.map_figure(frame, "language")
+    points = [t for t in fig.data if t.type == "scattergl"]
+    drawn = {i for t in points for i in t.customdata}
+    assert len(drawn) == figures.MAX_POINTS
+    assert {f"s{i}" for i in range(8000)} <= drawn  # the coreset, then a spread of the rest
     by_verdict = figures.map_figure(frame.head(100), "verdict")
-    assert [t.name for t in by_verdict.data[1:]] == ["no verdict"]
+    assert [t.name for t in by_verdict.data[1:]] == ["no verdict"]  # all 100 in the coreset

@@ -34,9 +34,11 @@ def _current(at: AppTest) -> str:
 
 
 def _progress(at: AppTest) -> tuple[int, int]:
-    """(reviewed, total) as the progress bar's text says it: "3 of 40 reviewed · ..."."""
-    words = at.progress[0].text.replace(",", "").split()
-    assert words[1:3] == ["of", words[2]] and words[3] == "reviewed", words
+    """(reviewed, total) as the page's head says it: "Instance 1 of 40 · 3 of 40 reviewed"."""
+    heads = [c.value for c in at.caption if c.value.startswith("Instance ")]
+    assert len(heads) == 1, heads
+    words = heads[0].split(" · ")[1].replace(",", "").split()
+    assert words[1] == "of" and words[3] == "reviewed", words
     return int(words[0]), int(words[2])
 
 
@@ -52,6 +54,7 @@ def test_accept_records_a_review_and_moves_on(built: SyntheticWorkspace, ws: Wor
     assert store.latest_review(ws, first) is None  # a fresh instance: accepting it counts
     done, total = _progress(at)
     assert total == len(at.session_state["review_queue"]["ids"]) > 0
+    assert any(c.value.startswith(f"Instance 1 of {total:,} ·") for c in at.caption)
     _click(at, "rv_accept")
     assert _progress(at) == (done + 1, total)
     latest = store.latest_review(ws, first)
@@ -112,17 +115,68 @@ def test_edit_a_field_then_accept_and_edits_carry_forward(
     assert ben is not None and ben.reviewer == "ben" and ben.edits == latest.edits
 
 
-def test_undo_cancels_my_latest_review(built: SyntheticWorkspace, ws: Workspace) -> None:
+def test_undo_is_a_stack_of_my_decisions_wherever_the_queue_stands(
+    built: SyntheticWorkspace, ws: Workspace
+) -> None:
     at = open_app(built.root, "review", reviewer="ana")
     first = _current(at)
-    assert at.button(key="rv_undo").disabled  # nothing of ana's here yet
+    assert at.button(key="rv_undo").disabled  # nothing of ana's in this session yet
     _click(at, "rv_reject")
-    _click(at, "rv_prev")
-    assert _current(at) == first and not at.button(key="rv_undo").disabled
+    second = _current(at)
+    _click(at, "rv_accept")
+    _click(at, "rv_next")  # the queue moves on; U still undoes the latest decision
+    assert _current(at) not in (first, second)
     _click(at, "rv_undo")
-    assert store.latest_review(ws, first) is None
-    verdicts = [r.verdict for r in store.review_history(ws, first)]
-    assert verdicts == ["reject", "undo"]
+    assert _current(at) == second  # the undone instance is opened, and named
+    assert any(second in t.value and "accept" in t.value for t in at.toast)
+    assert store.latest_review(ws, second) is None
+    assert store.latest_review(ws, first) is not None
+    _click(at, "rv_undo")  # U again: the decision before
+    assert _current(at) == first
+    assert [r.verdict for r in store.review_history(ws, first)] == ["reject", "undo"]
+    assert at.button(key="rv_undo").disabled
+
+
+def test_a_draft_survives_moving_away_and_a_new_session(
+    built: SyntheticWorkspace, ws: Workspace
+) -> None:
+    from pipeline.store.drafts import get_draft
+
+    at = open_app(built.root, "review", reviewer="ana")
+    first = _current(at)
+    detail = store_queue.instance_detail(ws, first)
+    assert detail is not None
+    crit = detail.criteria[0]
+    at.toggle(key=f"rv_flip_{first}_{crit.criterion}").set_value(not crit.passed).run()
+    at.text_input(key=f"rv_reason_{first}_").set_value("half done").run()
+    _click(at, "rv_next")
+    _click(at, "rv_prev")
+    assert at.toggle(key=f"rv_flip_{first}_{crit.criterion}").value is (not crit.passed)
+    assert at.text_input(key=f"rv_reason_{first}_").value == "half done"
+    draft = get_draft(ws, first, "ana")
+    assert draft is not None and draft.flips == {crit.criterion: not crit.passed}
+    # a reload is a new session: the draft comes back from the workspace, and shows
+    again = open_app(built.root, "review", reviewer="ana")
+    assert _current(again) == first
+    assert again.text_input(key=f"rv_reason_{first}_").value == "half done"
+    assert again.button(key="rv_discard").label == "Discard draft"  # the draft shows
+    _click(again, "rv_accept")  # a decision records the draft and removes it
+    latest = store.latest_review(ws, first)
+    assert latest is not None and latest.reason == "half done"
+    assert latest.flips == {crit.criterion: not crit.passed}
+    assert get_draft(ws, first, "ana") is None
+
+
+def test_discard_a_draft(built: SyntheticWorkspace, ws: Workspace) -> None:
+    from pipeline.store.drafts import get_draft
+
+    at = open_app(built.root, "review", reviewer="ana")
+    first = _current(at)
+    at.text_input(key=f"rv_reason_{first}_").set_value("not sure").run()
+    assert get_draft(ws, first, "ana") is not None
+    _click(at, "rv_discard")
+    assert get_draft(ws, first, "ana") is None
+    assert at.text_input(key=f"rv_reason_{first}_").value == ""
 
 
 def test_next_and_previous(built: SyntheticWorkspace) -> None:
@@ -154,7 +208,45 @@ def test_deep_link_opens_the_instance(built: SyntheticWorkspace) -> None:
     at.switch_page("views/review.py").run(timeout=60)
     assert not at.exception
     assert _current(at) == target
-    assert target in [c.value for c in at.caption][-1] or any(target in c.value for c in at.caption)
+    assert any(target in c.value.replace("\\", "") for c in at.caption)
+
+
+def test_deep_link_to_an_unknown_id_says_so(built: SyntheticWorkspace) -> None:
+    at = open_app(built.root)
+    at.query_params["instance"] = "no-such-id"
+    at.switch_page("views/review.py").run(timeout=60)
+    assert not at.exception
+    assert at.error and "No instance no\\-such\\-id in this workspace" in at.error[0].value
+
+
+def test_deep_link_to_a_skipped_instance_says_why_and_offers_no_accept(
+    built: SyntheticWorkspace, ws: Workspace
+) -> None:
+    row = ws.db.execute("SELECT id, status FROM instances WHERE status != 'ok' LIMIT 1").fetchone()
+    assert row is not None
+    ws.db.execute(
+        "UPDATE instances SET error = 'translation needs a target' WHERE id = ?", (row[0],)
+    )
+    ws.db.commit()
+    at = open_app(built.root, reviewer="ana")
+    at.query_params["instance"] = row[0]
+    at.switch_page("views/review.py").run(timeout=60)
+    assert _current(at) == row[0]
+    assert at.warning and "translation needs a target" in at.warning[0].value
+    assert f"was {row[1]}" in at.warning[0].value
+    assert at.button(key="rv_accept").disabled and at.button(key="rv_reject").disabled
+
+
+def test_reviewer_name_comes_from_the_link(built: SyntheticWorkspace) -> None:
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app" / "main.py"))
+    at.session_state["workspace_path"] = str(built.root)
+    at.query_params["reviewer"] = "carla"
+    at.query_params["instance"] = built.instance_ids[2]
+    at.run()
+    at.switch_page("views/review.py").run(timeout=60)
+    assert at.session_state["reviewer"] == "carla"
+    assert not at.button(key="rv_accept").disabled  # ready to decide
+    assert at.query_params["reviewer"] in ("carla", ["carla"])
 
 
 def test_filters_build_the_queue(built: SyntheticWorkspace, ws: Workspace) -> None:
@@ -218,7 +310,7 @@ def test_map_selection_sent_to_review(built: SyntheticWorkspace, ws: Workspace) 
     table = at.dataframe[0].value
     assert len(table) > 0
     _click(at, "map_review")
-    assert at.title[0].value == "Review"
+    assert at.subheader[0].value == "Review"
     queue = at.session_state["review_queue"]["ids"]
     assert set(queue) == set(built.instance_ids)
     assert any("map selection" in c.value for c in at.caption)

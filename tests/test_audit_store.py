@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from audit_pool import build_pool
 
+from pipeline.records import Execution
 from pipeline.store import DB_NAME, SCHEMA_VERSION, Workspace, _split_sql
 from pipeline.store.audit import (
     FLAG,
@@ -23,6 +24,7 @@ from pipeline.store.audit import (
     last_batch,
     undo_batch,
 )
+from pipeline.store.executions import save_execution
 from pipeline.store.reviews import add_review, latest_review, review_history
 from pipeline.store.schema import MIGRATIONS
 
@@ -144,12 +146,10 @@ def test_flag_is_a_mark_not_a_verdict(ws: Workspace) -> None:
     assert flagged_by_reviewers(ws) == set()
 
 
-def test_execution_verdicts_wait_for_the_verify_table(ws: Workspace) -> None:
+def test_execution_verdicts_come_from_the_verify_stage(ws: Workspace) -> None:
     build_pool(ws, 3, seed=0)
     assert execution_verdicts(ws) == {}
-    with ws.write() as db:  # the shape the verify stage's table is read with
-        db.execute("CREATE TABLE executions (instance_id TEXT PRIMARY KEY, verdict TEXT)")
-        db.execute("INSERT INTO executions VALUES ('inst00000', 'fail'), ('inst00001', NULL)")
+    save_execution(ws, Execution("inst00000", "fail", "on f(1): expected 2, got 3"))
     assert execution_verdicts(ws) == {"inst00000": "fail"}
     assert "inst00000" not in eligible_for_calibration(ws)
 

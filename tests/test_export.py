@@ -16,6 +16,7 @@ from pipeline.stages.export import ExportFilters, build_export, write_export
 from pipeline.store import Workspace
 from pipeline.store.export import effective_content
 from pipeline.store.flags import clear_flag, replace_flags
+from pipeline.store.status import funnel
 
 
 def _ids(ws: Workspace, **filters: Any) -> list[str]:
@@ -81,8 +82,9 @@ def test_full_rows_carry_provenance(ws: Workspace) -> None:
         "id", "task", "language", "target_language", "instruction", "input", "output",
         "edited_fields", "verdict", "verdict_source", "judge_verdict", "human_verdict",
         "reviewer", "sample", "generator", "judge", "judgments", "reviews", "flagged", "flags",
-        "flag_clearances", "cost",
+        "flag_clearances", "cost", "execution",
     }  # fmt: skip
+    assert r["execution"]["verdict"] is None  # not verified yet: the same keys, no verdict
     assert r["sample"]["func_name"] == "fn_i01"
     assert r["sample"]["source"] == "tree"
     assert r["generator"] == {
@@ -353,3 +355,31 @@ def test_the_export_stage_reads_its_settings_from_cfg_not_the_workspace(
     preview = build_export(ws, made_with, cfg=dataclasses.replace(cfg, out=""))
     assert preview.paths == [] and preview.jsonl == export.jsonl
     assert ws.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+
+
+def test_card_and_funnel_say_what_made_the_data(ws: Workspace, tmp_path: Path) -> None:
+    """The offline provider is named as rule-based, never as an LLM; skipped instances are
+    counted per task with their reasons."""
+    make_corpus(ws)
+    add_instance(ws, "s1", task="code_translation", status="skipped")
+    add_instance(ws, "s2", task="code_translation", status="skipped")
+    add_instance(ws, "s3", task="code_repair", status="skipped")
+    with ws.write() as db:
+        db.execute("UPDATE instances SET error = 'cannot translate' WHERE id IN ('s1', 's2')")
+        db.execute("UPDATE instances SET error = 'no place for a bug' WHERE id = 's3'")
+    f = funnel(ws)
+    assert f["skipped_by_task"] == {
+        "code_repair": {"no place for a bug": 1},
+        "code_translation": {"cannot translate": 2},
+    }
+    generators = {(p["provider"], p["model"]) for p in f["providers"]["generator"]}
+    assert ("offline", "gen-model") in generators
+    assert (
+        sum(p["instances"] for p in f["providers"]["generator"])
+        == f["instances"] + f["failed"] + f["skipped"] + f["rule_failed"]
+    )
+    assert [p["provider"] for p in f["providers"]["judge"]] == ["offline"]
+    card = build_export(ws, ws.config, cfg=ws.config.export.select("alpaca", ExportFilters())).card
+    assert "an LLM Generator" not in card and "an LLM Discriminator" not in card
+    assert "a Generator (provider `offline` (offline, rule-based: not an LLM))" in card
+    assert "**Judge**: provider `offline` (offline, rule-based: not an LLM)" in card

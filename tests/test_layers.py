@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
         "pipeline.prompts",
     },
     {"pipeline.llm"},
-    {"pipeline.review", "pipeline.agreement", "pipeline.mapsel", "pipeline.audit"},
+    {"pipeline.review", "pipeline.agreement", "pipeline.mapsel", "pipeline.audit", "pipeline.gaps"},
     {"pipeline.stages"},
     {"pipeline.cli", "pipeline.__main__"},
     {"app"},

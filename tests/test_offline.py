@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import textwrap
 
@@ -214,6 +215,44 @@ def test_imports_check_names_the_module_and_line() -> None:
     assert passed is True
 
 
+def test_imports_check_names_the_file_a_missing_helper_comes_from() -> None:
+    source = "def compare(self, other):\n    other = _convert_other(other)\n    return other\n"
+    passed, why = _check(
+        "imports_used", output=source, source_path="Lib/decimal.py", source_code=source
+    )
+    assert passed is False
+    assert (
+        why
+        == "`_convert_other` (line 2) is defined or imported elsewhere in decimal.py, not in the solution."
+    )
+    # a name the source does not use (the output made it up) is not blamed on the file
+    made_up = "def compare(self, other):\n    return _helper(other)\n"
+    passed, why = _check(
+        "imports_used", output=made_up, source_path="Lib/decimal.py", source_code=source
+    )
+    assert why == "`_helper` is used on line 2 but never defined or imported."
+
+
+@pytest.mark.parametrize(
+    ("output", "passed", "phrase"),
+    [
+        ("def f(self):\n    return self.x\n", False, "a bare return of an attribute (`return self.x`)"),
+        ("def f(self):\n    \"\"\"Doc.\"\"\"\n    pass\n", False, "one statement, `pass`"),
+        ("def f():\n    ...\n", False, "`...`"),
+        ("def f():\n    raise NotImplementedError\n", False, "NotImplementedError"),
+        ("def set_x(self, x):\n    self.x = x\n", False, "one attribute assignment"),
+        ("def f(xs):\n    return sum(x * x for x in xs)\n", True, "does real work"),
+        ("def f(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n", True, "4 statements"),
+        ("class A:\n    def g(self):\n        return self.y\n    def h(self, n):\n        return n * 2\n", True, "`h` does real work"),
+    ],
+)  # fmt: skip
+def test_trivial_code_fails_the_nontrivial_criterion(
+    output: str, passed: bool, phrase: str
+) -> None:
+    got, why = _check("nontrivial", output=output)
+    assert got is passed and phrase in why, why
+
+
 @pytest.mark.parametrize(
     ("name", "fields", "passed", "phrase"),
     [
@@ -266,3 +305,39 @@ def test_offline_judge_answers_every_criterion_in_the_schema() -> None:
         ["equivalent"], ENV,
     )  # fmt: skip
     assert skipped.stop_reason == "skipped" and "behaviour" in skipped.error
+
+
+_NOTHING_SHOWS = '''def settle(x: int) -> None:
+    """Work out a flag and a total for x, and keep neither."""
+    flag = x > 0
+    total = x + 1
+'''
+_ONE_INVISIBLE = '''def bump(x: int) -> int:
+    """Return x plus one."""
+    unused = x > 0
+    return x + 1
+'''
+
+
+def _repair_context(code: str) -> dict[str, str]:
+    name = code.split("(")[0].removeprefix("def ")
+    return {"task": "code_repair", "language": "python", "func_name": name, "code": code,
+            "docstring": ast.get_docstring(ast.parse(code).body[0]) or ""}  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_repair_discards_bugs_that_change_nothing_observable() -> None:
+    # the generator's seeds for which the unchecked mutator picks the invisible flip
+    digest = hashlib.sha256(_ONE_INVISIBLE.encode()).hexdigest()
+    unchecked = {s: mutate(_ONE_INVISIBLE, f"{s}:{digest}") for s in range(16)}
+    flips = [s for s, m in unchecked.items() if m and m.kind == "flipped_comparison"]
+    assert flips
+    # the generator, for those seeds, keeps a bug that changes what bump returns instead
+    for seed in flips[:3]:
+        out = OfflineGenerator(seed).generate(_repair_context(_ONE_INVISIBLE))
+        body = json.loads(out.text)
+        assert "unused = x > 0" in body["input"], body["input"]
+        assert body["input"] != _ONE_INVISIBLE
+    # a function where no bug can show is skipped, with the reason
+    out = OfflineGenerator(0).generate(_repair_context(_NOTHING_SHOWS))
+    assert out.stop_reason == "skipped"
+    assert "changes nothing" in out.error

@@ -126,3 +126,22 @@ def test_ids_are_stable_across_runs() -> None:
     second, _ = collect(iter_stdlib(root))
     assert [s.id for s in first] == [s.id for s in second]
     assert {s.path for s in first} >= {"__init__.py", "decoder.py", "encoder.py"}
+
+
+def test_imports_are_the_files_lines_and_the_module_helpers_used(
+    by_name: dict[tuple[str, str], Sample],
+) -> None:
+    # dedent reads two module-level regexes: they come in from the module by name
+    dedent = by_name[("textwrap.py", "dedent")]
+    assert dedent.imports.splitlines() == [
+        "import re",
+        "from textwrap import _leading_whitespace_re, _whitespace_only_re",
+    ]
+    # a method gets the file's import lines only (its class is not in the sample)
+    assert by_name[("textwrap.py", "TextWrapper.wrap")].imports == "import re"
+    # a package's __init__ is the package: `from json import ...`, never `json.__init__`
+    assert all("__init__" not in s.imports for s in by_name.values())
+    # every line is one statement that parses on its own (the harness runs them line by line)
+    for s in by_name.values():
+        for line in s.imports.splitlines():
+            ast.parse(line)

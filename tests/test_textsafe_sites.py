@@ -12,6 +12,7 @@ from test_export_helpers import add_instance, add_judge
 from pipeline.cli import main
 from pipeline.stages.export import ExportFilters, build_export
 from pipeline.store import Workspace
+from pipeline.store.executions import execution_verdicts
 
 HOSTILE_LANGUAGE = "py\x1b[31m|red\nforged: line"
 HOSTILE_TASK = "code_generation\x1b]0;title\x07"
@@ -77,3 +78,14 @@ def test_the_committed_hostile_record_reaches_no_terminal_raw(
     with Workspace(ws) as opened:
         languages = [r[0] for r in opened.db.execute("SELECT language FROM samples")]
     assert languages  # the record was stored (its hostile fields kept as data)
+
+
+def test_verify_runs_past_an_unknown_task_and_prints_it_escaped(
+    hostile: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", "-w", str(hostile)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "code_generation\\x1b]0;title\\x07" in out
+    with Workspace(hostile) as ws:
+        assert execution_verdicts(ws) == {"h1": "not_applicable"}

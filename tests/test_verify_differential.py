@@ -10,7 +10,6 @@ from pipeline.records import Task
 from pipeline.verify import (
     ExecJob,
     ExecVerdict,
-    Limits,
     VerifyConfig,
     bug_is_observable,
     build_inputs,
@@ -226,8 +225,31 @@ def test_the_reference_runs_with_its_files_import_lines() -> None:
 
 def test_a_slow_reference_is_judged_on_the_inputs_done_within_budget() -> None:
     ref = "import time\ndef slow(n: int) -> int:\n    time.sleep(0.3)\n    return n * 2\n"
-    config = VerifyConfig(limits=Limits(cpu_s=4, wall_s=4, per_call_s=1.0), max_inputs=24)
+    config = VerifyConfig(cpu_s=4, wall_s=4, per_call_s=1.0, max_inputs=24)
     verdict = verify_instance(ExecJob("k", Task.GENERATION, "python", "slow", ref, ref), config)
     # 24 inputs x 3 calls x 0.3 s would pass the 4 s wall clock; the budget stops early instead
     assert verdict.verdict == ExecVerdict.PASS, verdict.detail
     assert 3 <= verdict.agreed < 24
+
+
+def test_a_reference_without_its_context_is_no_oracle() -> None:
+    # a nested function's enclosing names are not in the sample: the reference raises NameError
+    # on every input, and an output that brings the name in is not failed for it
+    reference = (
+        "def scaled(x: int) -> int:\n"
+        '    """Return x times the enclosing factor."""\n'
+        "    return x * factor\n"
+    )
+    candidate = "factor = 3\n\n" + reference
+    job = ExecJob("k", Task.GENERATION, "python", "scaled", reference, candidate)
+    verdict = verify_instance(job)
+    assert verdict.verdict == ExecVerdict.INCONCLUSIVE, verdict.detail
+
+
+def test_an_output_importing_a_module_this_machine_lacks_is_inconclusive() -> None:
+    fn = stdlib_function("textwrap", "indent")
+    candidate = "import no_such_module_here\n\n" + fn.code
+    job = ExecJob("k", Task.GENERATION, "python", "indent", fn.code, candidate, fn.imports)
+    verdict = verify_instance(job)
+    assert verdict.verdict == ExecVerdict.INCONCLUSIVE
+    assert "lacks" in verdict.detail

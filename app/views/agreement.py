@@ -9,15 +9,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import audit_parts, data
-from pipeline.agreement import Agreement, agreement_report
+from app import audit_parts, data, state
+from pipeline.agreement import Agreement
 from pipeline.audit.report import agreement_stats, criterion_stats
-from pipeline.store.audit import draw_calibration
+from pipeline.review import QueueSource
 
 EVERYONE = "everyone (latest review per instance)"
-REVIEW_SOURCE_KEY = "review_source"  # the Review page's queue source (pipeline.review.QueueSource)
 
-ws = data.workspace()
+data.workspace()  # stops the page with a message when no workspace is open
 
 
 def _kappa(value: float) -> str:
@@ -90,10 +89,9 @@ def _summary(a: Agreement, what: str, between: str) -> None:
 
 
 def _draw(n: int, seed: int) -> None:
-    drawn = draw_calibration(ws, n, seed)
+    data.draw_calibration(n, seed)
     audit_parts.new_seed()
-    st.session_state[REVIEW_SOURCE_KEY] = "calibration sample"
-    st.session_state["ag_drawn"] = len(drawn)
+    st.session_state[state.REVIEW_SOURCE] = QueueSource.CALIBRATION.value
 
 
 st.title("Agreement", anchor=False)
@@ -105,7 +103,7 @@ st.caption(
     "agreement on every criterion."
 )
 
-audit = data.audit_report(ws, str(ws.root), data.tokens(ws))
+audit = data.audit_report()
 
 with st.container(border=True):
     st.subheader("Can the unread rest be trusted?", anchor=False)
@@ -154,14 +152,14 @@ with st.container(border=True):
             icon=":material/pending_actions:",
         )
         if st.button("Review the calibration sample", icon=":material/rate_review:"):
-            st.session_state[REVIEW_SOURCE_KEY] = "calibration sample"
+            st.session_state[state.REVIEW_SOURCE] = QueueSource.CALIBRATION.value
             st.switch_page("views/review.py")
 
-report = agreement_report(ws)
+report = data.agreement()
 names = [a.reviewer for a in report.activity]
 who = st.selectbox("Human decisions of", [EVERYONE, *names], key="ag_reviewer", width=420)
 if who != EVERYONE:
-    report = agreement_report(ws, who)
+    report = data.agreement(who)
 
 with st.container(border=True):
     st.subheader("Human vs judge", anchor=False)

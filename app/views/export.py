@@ -8,25 +8,26 @@ import streamlit as st
 
 from app import data
 from pipeline.records import VERDICTS, ExportFilters, ExportFormat, Verdict
-from pipeline.stages.export import FORMATS, build_export
+from pipeline.stages.export import FORMATS
 
 ANY = "any"
 RESULT_KEY = "export_result"  # (filters fingerprint, Export)
 
-ws = data.workspace()
-token = data.tokens(ws)
-f = data.funnel(ws, str(ws.root), token)
-tasks, _ = data.facets(ws, str(ws.root), token)
+token = data.tokens()
+f = data.funnel()
+tasks, _ = data.facets()
 languages = sorted((f.get("by_language") or {}).keys())
-reviewers = data.reviewer_names(ws, str(ws.root), token)
+reviewers = data.reviewer_names()
 
 st.title("Export", anchor=False)
 st.caption(
     "The same export as `wavecurate export`: each instance's final verdict is its latest human "
-    "review, else the judge's; reviewers' edits replace the generated text."
+    "review, else the judge's; reviewers' edits replace the generated text. The export is "
+    "rebuilt whenever a filter, the format or the workspace changes, so the file downloaded is "
+    "always the one counted and previewed here."
 )
 
-with st.form("export_form", border=True):
+with st.container(border=True, key="export_form"):
     st.subheader("Filters", anchor=False)
     row1 = st.columns(3, gap="medium")
     sel_tasks = row1[0].multiselect("Tasks", tasks, placeholder="All tasks", key="ex_tasks")
@@ -62,7 +63,6 @@ with st.form("export_form", border=True):
         help="alpaca: instruction/input/output (what WaveCoder trained on); messages: chat "
         "turns for SFT trainers; full: every field with provenance.",
     )
-    submitted = st.form_submit_button("Build export", type="primary", icon=":material/build:")
 
 filters = ExportFilters(
     tasks=list(sel_tasks) or None,
@@ -74,10 +74,9 @@ filters = ExportFilters(
 )
 fingerprint = repr((filters.as_dict(), fmt, token))
 result: Any = st.session_state.get(RESULT_KEY)
-if submitted or result is None or result[0] != fingerprint:
+if result is None or result[0] != fingerprint:
     with st.spinner("Building the export…"):
-        made_with = ws.config
-        export = build_export(ws, made_with, cfg=made_with.export.select(str(fmt), filters))
+        export = data.export(ExportFormat(str(fmt)), filters)
     st.session_state[RESULT_KEY] = (fingerprint, export)
 else:
     export = result[1]

@@ -8,19 +8,23 @@ from typing import Any
 
 import streamlit as st
 
-from app import data, figures
+from app import data, figures, state
+from app.review_parts import code_block, docstring_shown_in
 from app.text import plain, short
 from pipeline.mapsel import picked_ids, select_points, selection_is_empty
 from pipeline.records import VERDICT_BADGE
-from pipeline.store import maps as store_maps
-from pipeline.store.samples import get_samples
 
 SEL_KEY = "map_selection"  # {"box": [...], "lasso": [...], "points": [{"customdata": id}]}
 OPEN_KEY = "map_open"  # the sample id shown in detail
 GEN_KEY = "map_chart_gen"  # bumped to remount the chart (clears the browser's selection)
+COLOURS = {
+    "language": "language",
+    "task": "task",
+    "verdict": "verdict",
+    "distance": "distance to the coreset",
+}
 
-ws = data.workspace()
-token = data.tokens(ws)
+data.workspace()  # stops the page with a message when no workspace is open
 st.session_state.setdefault(SEL_KEY, {})
 st.session_state.setdefault(GEN_KEY, 0)
 chart_key = f"map_chart_{st.session_state[GEN_KEY]}"
@@ -44,13 +48,16 @@ def _clear_selection() -> None:
 
 st.title("Map", anchor=False)
 st.caption(
-    "Every kept sample, embedded and projected to 2-D. Shading is the density of the whole pool; "
-    "points are the coreset. Click a point to open it; pick the lasso or box tool in the chart's "
-    "toolbar to select a region (a region takes every sample under it, not only the points drawn)."
+    "Every kept sample, embedded and projected to 2-D. Shading is the density of the pool; "
+    f"coloured points are the coreset, small grey points the rest of the pool (every sample is "
+    f"a point up to {figures.MAX_POINTS:,} samples; above that, a spread of them). Click a "
+    "point to open it; pick the lasso or box tool in the chart's toolbar to select a region "
+    "(a region takes every sample under it, not only the points drawn). Colour by distance to "
+    "the coreset to see where coverage is thin."
 )
 
 with st.spinner("Loading the map…"):
-    md = data.map_data(ws, str(ws.root), token)
+    md = data.map_data()
 if md.frame.empty:
     st.info(
         "Nothing projected yet: run `wavecurate embed`, `select` and `project`.",
@@ -61,12 +68,12 @@ if md.frame.empty:
 with st.container(horizontal=True, vertical_alignment="bottom"):
     colour_by = st.segmented_control(
         "Colour by",
-        ["language", "task", "verdict"],
+        list(COLOURS),
+        format_func=COLOURS.__getitem__,
         default="language",
         required=True,
         key="map_colour",
-        on_change=_clear_selection,
-    )
+    )  # the selection is kept: it lives in SEL_KEY, not in the chart
     scope = st.segmented_control(
         "A selection takes",
         ["all samples", "coreset only"],
@@ -75,11 +82,27 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         key="map_scope",
     )
     st.button("Clear selection", icon=":material/deselect:", on_click=_clear_selection)
+    query = st.text_input(
+        "Search",
+        key="map_search",
+        placeholder="function name or text",
+        icon=":material/search:",
+        help="Rings the samples whose function name, docstring or code contains this text.",
+    )
 
 frame = md.frame
+if colour_by == "distance":
+    with st.spinner("Measuring each sample's distance to the coreset (once per coreset)…"):
+        frame = frame.assign(distance=data.distances())
+matches = data.search_ids(str(query or ""))
 chart_col, side_col = st.columns([5, 4], gap="medium")
 with chart_col:
-    fig = figures.map_figure(frame, str(colour_by or "language"))
+    fig = figures.map_figure(
+        frame,
+        str(colour_by or "language"),
+        opened=st.session_state.get(OPEN_KEY),
+        matches=matches,
+    )
     st.plotly_chart(
         fig,
         key=chart_key,
@@ -91,7 +114,7 @@ with chart_col:
     n_core = int((frame["rank"] >= 0).sum())
     st.caption(
         f"{len(frame):,} samples projected · {n_core:,} in the coreset · "
-        f"{min(n_core or len(frame), figures.MAX_POINTS):,} drawn as points"
+        f"{min(len(frame), figures.MAX_POINTS):,} drawn as points"
     )
 
 selection = st.session_state[SEL_KEY]
@@ -101,6 +124,49 @@ if scope == "coreset only":
 selected = frame[mask]
 
 with side_col:
+    open_id = st.session_state.get(OPEN_KEY)
+    sample = data.sample(open_id) if open_id else None
+    if sample is not None:
+        with st.container(border=True, key="map_sample"):
+            st.markdown(f"**{plain(sample.func_name)}** · {plain(sample.language)}")
+            st.caption(plain(f"{sample.repo} {sample.path}:{sample.line}".strip()))
+            code_block(sample.code, sample.language.lower(), 12)
+            if not docstring_shown_in(sample.docstring, sample.code):
+                st.text(sample.docstring)
+            instances = data.instances_of_sample(sample.id)
+            if not instances:
+                st.caption("No instance generated from this sample.")
+            for inst in instances:
+                with st.container(horizontal=True, vertical_alignment="center"):
+                    st.badge(inst.task, color="blue")
+                    verdict = inst.verdict or inst.status
+                    st.badge(
+                        f"{verdict} ({inst.verdict_source or 'no verdict'})",
+                        color=VERDICT_BADGE.get(verdict, "gray"),
+                    )
+                    if inst.status == "ok" and st.button(
+                        "Review", key=f"open_{inst.id}", icon=":material/open_in_new:"
+                    ):
+                        st.switch_page(
+                            "views/review.py", query_params={state.QUERY_INSTANCE: inst.id}
+                        )
+                st.text(short(inst.instruction, 160))
+
+    if matches:
+        hit = frame[frame["id"].isin(matches)]
+        n_inst = int((hit["task"] != "no instance").sum())
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.markdown(f"**{len(hit):,}** samples match · **{n_inst:,}** with an instance")
+            if st.button(
+                f"Review matches ({n_inst:,})",
+                icon=":material/rate_review:",
+                disabled=n_inst == 0,
+                key="map_review_matches",
+            ):
+                ids = data.instance_ids_of_samples(hit["id"].tolist())
+                st.session_state[state.REVIEW_IDS] = ids
+                st.session_state[state.REVIEW_IDS_LABEL] = f"search for {query.strip()!r}"
+                st.switch_page("views/review.py")
     if not selection_is_empty(selection) and selected.empty:
         st.info("No sample lies inside this selection.", icon=":material/block:")
     elif selection_is_empty(selection):
@@ -123,9 +189,9 @@ with side_col:
             disabled=with_instances == 0,
             key="map_review",
         ):
-            ids = store_maps.instance_ids_of_samples(ws, selected["id"].tolist())
-            st.session_state["review_ids"] = ids
-            st.session_state["review_ids_label"] = f"map selection of {len(selected):,} samples"
+            ids = data.instance_ids_of_samples(selected["id"].tolist())
+            st.session_state[state.REVIEW_IDS] = ids
+            st.session_state[state.REVIEW_IDS_LABEL] = f"map selection of {len(selected):,} samples"
             st.switch_page("views/review.py")
         shown = selected.assign(core=selected["rank"] < 0).sort_values(["core", "rank"]).head(2000)
         table = shown.assign(
@@ -148,39 +214,16 @@ with side_col:
             alt="The selected samples",
         )
         rows = event.selection.rows if event is not None else []
-        if rows:
+        if rows and st.session_state.get(OPEN_KEY) != str(shown.iloc[rows[0]]["id"]):
             st.session_state[OPEN_KEY] = str(shown.iloc[rows[0]]["id"])
+            st.rerun()  # to ring it on the map and show it at the top of this column
         if len(selected) > len(shown):
             st.caption(f"Showing {len(shown):,} of {len(selected):,}.")
 
-    open_id = st.session_state.get(OPEN_KEY)
-    sample = get_samples(ws, [open_id]).get(open_id) if open_id else None
-    if sample is not None:
-        with st.container(border=True, key="map_sample"):
-            st.markdown(f"**{plain(sample.func_name)}** · {plain(sample.language)}")
-            st.caption(plain(f"{sample.repo} {sample.path}:{sample.line}".strip()))
-            st.code(sample.code, language=sample.language.lower(), wrap_lines=True)
-            st.text(sample.docstring)
-            instances = store_maps.instances_of_samples(ws, [sample.id])
-            if not instances:
-                st.caption("No instance generated from this sample.")
-            for inst in instances:
-                with st.container(horizontal=True, vertical_alignment="center"):
-                    st.badge(inst.task, color="blue")
-                    verdict = inst.verdict or inst.status
-                    st.badge(
-                        f"{verdict} ({inst.verdict_source or 'no verdict'})",
-                        color=VERDICT_BADGE.get(verdict, "gray"),
-                    )
-                    if inst.status == "ok" and st.button(
-                        "Review", key=f"open_{inst.id}", icon=":material/open_in_new:"
-                    ):
-                        st.switch_page("views/review.py", query_params={"instance": inst.id})
-                st.text(short(inst.instruction, 160))
 
 st.divider()
 st.subheader("Coverage", anchor=False)
-cov = data.metric(ws, "coverage")
+cov = data.metric("coverage")
 measure = st.segmented_control(
     "Curve",
     list(data.COVERAGE_MEASURES),

@@ -7,16 +7,19 @@ import pandas as pd
 import streamlit as st
 
 from app import data, figures
+from app.text import plain
 from pipeline.records import VERDICTS
 
-ws = data.workspace()
-token = data.tokens(ws)
-f = data.funnel(ws, str(ws.root), token)
+f = data.funnel()
 
 st.title("Overview", anchor=False)
 st.caption(
     "From every sample ingested to the curated set: what each filter rule dropped, what the "
     "coreset kept, what the Generator made, what the judge and the reviewers decided."
+)
+st.info(
+    "  \n".join(plain(line) for line in data.provider_lines(f)),
+    icon=":material/smart_toy:",
 )
 
 with st.container(horizontal=True):
@@ -91,6 +94,16 @@ with st.container(border=True):
             .properties(height=alt.Step(30))
         )
         st.altair_chart(verdict_chart, alt="Judge and final verdicts, accept against reject")
+    skipped = data.skipped_frame(f)
+    if not skipped.empty:
+        st.caption(
+            f"Skipped: {int(skipped['count'].sum()):,} instances the provider declined to make, "
+            "by task and reason"
+        )
+        st.dataframe(
+            skipped, hide_index=True, width="stretch", key="ov_skipped",
+            column_config={"reason": st.column_config.TextColumn(width="large")},
+        )  # fmt: skip
 
 left, right = st.columns([1, 3], gap="medium")
 with left, st.container(border=True, height="stretch"):
@@ -100,10 +113,10 @@ with left, st.container(border=True, height="stretch"):
     with st.container(horizontal=True):
         st.metric("Input tokens", f"{tokens.get('input', 0):,}")
         st.metric("Output tokens", f"{tokens.get('output', 0):,}")
-    st.caption(f"{f.get('llm_calls', 0):,} model calls answered.")
+    st.caption(f"{f.get('llm_calls', 0):,} provider calls answered.")
 with right, st.container(border=True, height="stretch"):
     st.subheader("Stage timings", anchor=False)
-    runs = data.runs_frame(ws.last_runs())
+    runs = data.runs()
     if runs.empty:
         st.info("No stage has run yet.", icon=":material/schedule:")
     else:
@@ -119,7 +132,7 @@ with right, st.container(border=True, height="stretch"):
             alt="The latest run of each stage with its duration and counts",
         )
 
-leakage = data.metric(ws, "leakage")
+leakage = data.metric("leakage")
 with st.container(border=True):
     st.subheader("Benchmark leakage", anchor=False)
     if not isinstance(leakage, dict) or not leakage.get("benchmarks"):

@@ -1,8 +1,10 @@
-"""Review: a filtered queue, one instance at a time, beside its source and the judge's answers.
+"""Review: a filtered queue, one instance at a time on one screen, beside the judge's answers.
 
 Accept (A), reject (X), previous and next (arrow keys), undo (U). Each decision appends one
 review row (reviewer, time, verdict, flipped criteria, edited fields, reason); the latest decides.
-Flips and edits in force are carried into the next decision, so the latest row is complete.
+Flips, edits and the reason are kept as a draft in the workspace (per instance and reviewer)
+until a decision records them or the reviewer discards them. U undoes this reviewer's latest
+decision of the session wherever the queue stands; U again undoes the one before.
 """
 
 from __future__ import annotations
@@ -12,25 +14,38 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import data
+from app import data, state
+from app.review_parts import (
+    CODE_LINES,
+    code_block,
+    criterion_card,
+    diff_block,
+    docstring_shown_in,
+    ordered_criteria,
+)
 from app.text import plain
 from pipeline import review as rq
-from pipeline.records import EDITABLE_FIELDS, VERDICT_BADGE, VERDICTS, Task, Verdict
-from pipeline.store import queue as store_queue
-from pipeline.store import reviews as store
-from pipeline.store.flags import clear_flag, clearances_for, flags_for
+from pipeline.records import (
+    EDITABLE_FIELDS,
+    VERDICT_BADGE,
+    VERDICTS,
+    Instance,
+    InstanceStatus,
+    Task,
+    Verdict,
+)
 
 QUEUE_KEY = "review_queue"  # {"key": filter fingerprint, "ids": [...], "cursor": int}
 PIN_KEY = "review_pinned"  # an instance opened by link that is not in the queue
 URL_KEY = "review_url_id"  # the id this session last wrote to the URL
 FLASH_KEY = "review_flash"
-IDS_KEY, IDS_LABEL_KEY = "review_ids", "review_ids_label"  # a selection sent from the map
+IDS_KEY, IDS_LABEL_KEY = state.REVIEW_IDS, state.REVIEW_IDS_LABEL  # a selection from the map
 FLAG_ANY, FLAG_ONLY, FLAG_NONE = "all", "flagged", "not flagged"
 
-ws = data.workspace()
-token = data.tokens(ws)
-tasks, criteria_names = data.facets(ws, str(ws.root), token)
+data.workspace()  # stops the page with a message when no workspace is open
+tasks, criteria_names = data.facets()
 me = data.reviewer()
+st.session_state.setdefault(state.UNDO_STACK, [])
 
 
 def _k(kind: str, iid: str, name: str = "") -> str:
@@ -86,7 +101,7 @@ order = rq.SortOrder(f_sort or rq.SortOrder.INGESTION)
 fingerprint = repr((qfilter, order, me if order is rq.SortOrder.SHUFFLED else ""))
 queue_state: dict[str, Any] | None = st.session_state.get(QUEUE_KEY)
 if refresh or queue_state is None or queue_state["key"] != fingerprint:
-    ids = rq.build_queue(store_queue.queue_rows(ws), qfilter, order, seed=me)
+    ids = data.queue(qfilter, order, seed=me)
     keep = queue_state["ids"][queue_state["cursor"]] if queue_state and queue_state["ids"] else None
     cursor = ids.index(keep) if keep in ids else 0
     queue_state = {"key": fingerprint, "ids": ids, "cursor": cursor}
@@ -94,7 +109,7 @@ if refresh or queue_state is None or queue_state["key"] != fingerprint:
 queue: list[str] = queue_state["ids"]
 
 # a deep link (?instance=ID) that this session did not write itself opens that instance
-linked = st.query_params.get("instance")
+linked = st.query_params.get(state.QUERY_INSTANCE)
 if linked and linked != st.session_state.get(URL_KEY):
     if linked in queue:
         queue_state["cursor"] = queue.index(linked)
@@ -105,58 +120,115 @@ pinned: str | None = st.session_state.get(PIN_KEY)
 current: str | None = pinned or (queue[queue_state["cursor"]] if queue else None)
 
 
+def _open(iid: str) -> None:
+    """Show `iid`: its place in the queue, else pinned beside the queue."""
+    q = st.session_state[QUEUE_KEY]
+    if iid in q["ids"]:
+        q["cursor"] = q["ids"].index(iid)
+        st.session_state[PIN_KEY] = None
+    else:
+        st.session_state[PIN_KEY] = iid
+
+
 def _move(step: int) -> None:
-    state = st.session_state[QUEUE_KEY]
+    q = st.session_state[QUEUE_KEY]
     if st.session_state.get(PIN_KEY):
         st.session_state[PIN_KEY] = None
         if step > 0:
             return  # leaving a linked instance: back to where the queue was
     skip: set[str] = set()
     if rq.HumanStatus(st.session_state.get("rv_human", "any")) is rq.HumanStatus.UNREVIEWED:
-        skip = store_queue.reviewed_instance_ids(data.workspace())  # finished by others meanwhile
-    state["cursor"] = rq.move(state["ids"], state["cursor"], step, skip=skip)
+        skip = data.reviewed_ids()  # finished by others meanwhile
+    q["cursor"] = rq.move(q["ids"], q["cursor"], step, skip=skip)
 
 
-def _decide(iid: str, verdict: str) -> None:
+def _forget(iid: str) -> None:
+    """Drop the widgets' state of `iid`, so the page shows it afresh from the workspace."""
+    for key in [k for k in st.session_state if str(k).startswith("rv_") and f"_{iid}_" in k]:
+        del st.session_state[key]
+
+
+def _view(detail: Instance) -> tuple[dict[str, bool], dict[str, str], str]:
+    """The reviewer's flips and edits (what a decision would record) and reason, from the
+    widgets' state."""
+    iid = detail.id
+    latest = detail.latest
+    carried_flips = latest.flips if latest else {}
+    carried_edits = latest.edits if latest else {}
+    view = {
+        c.criterion: bool(st.session_state.get(_k("flip", iid, c.criterion), carried_flips.get(c.criterion, c.passed)))
+        for c in detail.criteria
+    }  # fmt: skip
+    original = {name: detail.field(name) for name in EDITABLE_FIELDS}
+    edited = {
+        name: str(st.session_state.get(_k("edit", iid, name), carried_edits.get(name, text)))
+        for name, text in original.items()
+    }
+    reason = str(st.session_state.get(_k("reason", iid), "")).strip()
+    return rq.changed_flips(detail.criteria, view), rq.changed_edits(original, edited), reason
+
+
+def _save_draft(iid: str) -> None:
+    """Keep the reviewer's flips, edits and reason in the workspace (a draft), or drop the draft
+    when they match the decision in force and there is no reason."""
+    who = data.reviewer()
+    detail = data.instance(iid)
+    if not who or detail is None:
+        return
+    flips, edits, reason = _view(detail)
+    latest = detail.latest
+    in_force = (latest.flips, latest.edits) if latest else ({}, {})
+    if (flips, edits) == in_force and not reason:
+        data.discard_draft(iid, who)
+    else:
+        data.save_draft(iid, who, flips=flips, edits=edits, reason=reason)
+
+
+def _discard_draft(iid: str) -> None:
+    data.discard_draft(iid, data.reviewer())
+    _forget(iid)
+    st.session_state[FLASH_KEY] = ("Draft discarded", ":material/delete:")
+
+
+def _decide(iid: str, verdict: Verdict) -> None:
     who = data.reviewer()
     if not who:
         st.session_state[FLASH_KEY] = ("Type your name in the sidebar first.", ":material/person:")
         return
-    w = data.workspace()
-    detail = store_queue.instance_detail(w, iid)
-    if detail is None:
+    detail = data.instance(iid)
+    if detail is None or detail.status != InstanceStatus.OK:
         return
-    latest = detail.latest
-    view = {
-        c.criterion: bool(st.session_state.get(_k("flip", iid, c.criterion), c.passed))
-        for c in detail.criteria
-    }
-    original = {name: detail.field(name) for name in EDITABLE_FIELDS}
-    carried = latest.edits if latest else {}
-    edited = {
-        name: str(st.session_state.get(_k("edit", iid, name), carried.get(name, text)))
-        for name, text in original.items()
-    }
-    store.add_review(
-        w,
-        iid,
-        who,
-        verdict,
-        flips=rq.changed_flips(detail.criteria, view),
-        edits=rq.changed_edits(original, edited),
-        reason=str(st.session_state.get(_k("reason", iid), "")).strip(),
-    )
+    flips, edits, reason = _view(detail)
+    data.decide(iid, who, verdict, flips=flips, edits=edits, reason=reason)
+    st.session_state[state.UNDO_STACK].append({"id": iid, "verdict": verdict, "who": who})
+    _forget(iid)
     icon = ":material/check:" if verdict == Verdict.ACCEPT else ":material/close:"
     st.session_state[FLASH_KEY] = (f"{verdict.capitalize()}ed {iid}", icon)
     _move(+1)
 
 
-def _undo(iid: str) -> None:
-    done = store.undo_review(data.workspace(), iid, data.reviewer())
-    message = "Undid your latest review" if done else "Nothing of yours to undo here"
+def _my_undo_stack() -> list[dict[str, str]]:
+    return [d for d in st.session_state[state.UNDO_STACK] if d["who"] == data.reviewer()]
+
+
+def _undo() -> None:
+    """Undo this reviewer's latest decision of the session, wherever the queue stands, and open
+    the instance it undid."""
+    stack: list[dict[str, str]] = st.session_state[state.UNDO_STACK]
+    who = data.reviewer()
+    for pos in range(len(stack) - 1, -1, -1):
+        if stack[pos]["who"] == who:
+            entry = stack.pop(pos)
+            break
+    else:
+        st.session_state[FLASH_KEY] = ("Nothing of yours to undo", ":material/undo:")
+        return
+    iid = entry["id"]
+    done = data.undo(iid, who)
+    message = f"Undid your {entry['verdict']} of {iid}" if done else f"{iid}: already undone"
     st.session_state[FLASH_KEY] = (message, ":material/undo:")
-    for key in [k for k in st.session_state if str(k).startswith("rv_") and iid in str(k)]:
-        del st.session_state[key]
+    _forget(iid)
+    _open(iid)
 
 
 def _clear_ids() -> None:
@@ -164,15 +236,31 @@ def _clear_ids() -> None:
     st.session_state[IDS_LABEL_KEY] = None
 
 
+def _leave_link() -> None:
+    st.session_state[PIN_KEY] = None
+    st.session_state[URL_KEY] = None
+    if state.QUERY_INSTANCE in st.query_params:
+        del st.query_params[state.QUERY_INSTANCE]
+
+
 # -- the page -------------------------------------------------------------------------------
+st.html(
+    "<style>[data-testid='stMainBlockContainer']{padding-top:2.6rem;padding-bottom:2rem}"
+    ".st-key-rv_head h3{padding:0}</style>"
+)
 flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
     st.toast(flash[0], icon=flash[1])
 
-st.title("Review", anchor=False)
-if limit_ids is not None:
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.caption(f"Queue limited to the {st.session_state.get(IDS_LABEL_KEY) or 'selection'}.")
+reviewed = data.reviewed_ids()
+done, total = rq.progress(queue, reviewed)
+position = f"{queue_state['cursor'] + 1:,} of {total:,}" if queue else "empty queue"
+with st.container(horizontal=True, vertical_alignment="center", key="rv_head"):
+    st.subheader("Review", anchor=False, width="content")
+    st.caption(f"Instance {position} · {done:,} of {total:,} reviewed")
+    if limit_ids is not None:
+        label = st.session_state.get(IDS_LABEL_KEY) or "selection"
+        st.caption(plain(f"Queue limited to the {label}."))
         st.button("Show every instance", on_click=_clear_ids, type="tertiary")
 if not me:
     st.warning(
@@ -180,24 +268,39 @@ if not me:
         icon=":material/person:",
     )
 
-reviewed = store_queue.reviewed_instance_ids(ws)
-done, total = rq.progress(queue, reviewed)
-position = f"instance {queue_state['cursor'] + 1:,} of {total:,}" if queue else "empty queue"
-st.progress(done / total if total else 0.0, text=f"{done:,} of {total:,} reviewed · {position}")
-
-detail = store_queue.instance_detail(ws, current) if current else None
+detail = data.instance(current) if current else None
 if detail is None:
-    st.info("No instance matches these filters.", icon=":material/filter_alt_off:")
+    if pinned:
+        st.error(
+            plain(f"No instance {pinned} in this workspace: the link is wrong or out of date."),
+            icon=":material/link_off:",
+        )
+        st.button("Back to the queue", on_click=_leave_link, icon=":material/arrow_back:")
+    else:
+        st.info("No instance matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 iid = detail.id
 sample = detail.sample
 if sample is None:  # cannot happen: an instance references its sample
     st.error(f"instance {iid} has no source sample")
     st.stop()
-st.query_params["instance"] = iid
+st.query_params[state.QUERY_INSTANCE] = iid
 st.session_state[URL_KEY] = iid
 latest = detail.latest
-mine = store.latest_review(ws, iid, me) if me else None
+decidable = detail.status == InstanceStatus.OK
+draft = data.draft(iid, me)
+
+# the widgets start from: the reviewer's draft, else the decision in force, else the judge
+base_flips = draft.flips if draft else (latest.flips if latest else {})
+base_edits = draft.edits if draft else (latest.edits if latest else {})
+for c in detail.criteria:
+    st.session_state.setdefault(
+        _k("flip", iid, c.criterion), bool(base_flips.get(c.criterion, c.passed))
+    )
+for name in EDITABLE_FIELDS:
+    st.session_state.setdefault(_k("edit", iid, name), base_edits.get(name, detail.field(name)))
+st.session_state.setdefault(_k("reason", iid), draft.reason if draft else "")
+my_stack = _my_undo_stack()
 
 with st.container(horizontal=True, vertical_alignment="center", key="rv_toolbar"):
     st.button(
@@ -208,38 +311,36 @@ with st.container(horizontal=True, vertical_alignment="center", key="rv_toolbar"
         "Next", icon=":material/arrow_forward:", shortcut="Right", on_click=_move, args=(1,),
         key="rv_next",
     )  # fmt: skip
-    st.space("stretch")
+    st.text_input(
+        "Reason",
+        key=_k("reason", iid),
+        placeholder="Why (optional): kept as a draft, saved with your decision",
+        label_visibility="collapsed",
+        on_change=_save_draft,
+        args=(iid,),
+        disabled=not decidable,
+    )
     st.button(
-        "Undo", icon=":material/undo:", shortcut="U", on_click=_undo, args=(iid,),
-        disabled=mine is None, key="rv_undo", help="Cancel your latest review of this instance",
+        "Undo", icon=":material/undo:", shortcut="U", on_click=_undo, disabled=not my_stack,
+        key="rv_undo",
+        help=(f"Undo your {my_stack[-1]['verdict']} of {my_stack[-1]['id']}" if my_stack
+              else "Nothing of yours to undo in this session"),
     )  # fmt: skip
     st.button(
         "Reject", icon=":material/close:", shortcut="X", on_click=_decide, args=(iid, Verdict.REJECT),
-        disabled=not me, key="rv_reject",
+        disabled=not (me and decidable), key="rv_reject",
     )  # fmt: skip
     st.button(
         "Accept", icon=":material/check:", shortcut="A", on_click=_decide, args=(iid, Verdict.ACCEPT),
-        type="primary", disabled=not me, key="rv_accept",
+        type="primary", disabled=not (me and decidable), key="rv_accept",
     )  # fmt: skip
 
-reason_key = _k("reason", iid)
-st.text_input(
-    "Reason",
-    key=reason_key,
-    placeholder="Why (optional): saved with your next decision",
-    label_visibility="collapsed",
-)
-
-flags = flags_for(ws, iid)
-cleared = clearances_for(ws, iid) if flags else []
-with st.container(horizontal=True, vertical_alignment="center"):
-    st.badge(detail.task, color="blue")
+flags, cleared = data.flags(iid)
+with st.container(horizontal=True, vertical_alignment="center", key="rv_badges"):
+    st.badge(detail.task.removeprefix("code_"), color="blue")
     st.badge(detail.language, color="gray")
     jv = detail.judgment.verdict if detail.judgment else None
-    st.badge(
-        f"judge: {jv or 'not judged'}",
-        color=VERDICT_BADGE.get(jv or "", "gray"),
-    )
+    st.badge(f"judge: {jv or 'not judged'}", color=VERDICT_BADGE.get(jv or "", "gray"))
     if latest is not None:
         st.badge(
             f"human: {latest.verdict} ({latest.reviewer})",
@@ -248,11 +349,34 @@ with st.container(horizontal=True, vertical_alignment="center"):
         )
     else:
         st.badge("human: not reviewed", color="gray", icon=":material/person:")
+    if draft is not None:
+        parts = [f"{len(draft.flips)} flip(s)" if draft.flips else "",
+                 f"{len(draft.edits)} edit(s)" if draft.edits else "",
+                 "a reason" if draft.reason else ""]  # fmt: skip
+        st.badge(
+            "draft: " + ", ".join(p for p in parts if p),
+            color="orange",
+            icon=":material/edit_note:",
+        )
+        st.button(
+            "Discard draft", on_click=_discard_draft, args=(iid,), type="tertiary",
+            icon=":material/delete:", key="rv_discard",
+        )  # fmt: skip
     if flags and not cleared:
         st.badge("benchmark overlap", color="orange", icon=":material/flag:")
     if pinned:
         st.badge("opened by link (not in this queue)", color="violet", icon=":material/link:")
-    st.caption(f"`{iid}`")
+    st.caption(plain(f"{detail.provider} · {detail.model} · {iid}"))
+
+if not decidable:
+    st.warning(
+        plain(
+            f"This instance was {detail.status}, not generated: "
+            f"{detail.error or 'no reason recorded'}. "
+            "It is not in the review queue and cannot be accepted."
+        ),
+        icon=":material/block:",
+    )
 
 if flags:
     flag_box = (
@@ -283,67 +407,90 @@ if flags:
                 st.form("rv_clear_flag", border=False),
                 st.container(horizontal=True, vertical_alignment="bottom"),
             ):
-                why = st.text_input(
+                why_clear = st.text_input(
                     "Reason to clear", placeholder="Why this is not a leak, e.g. a common idiom"
                 )
                 if st.form_submit_button("Clear flag", icon=":material/flag:", disabled=not me):
                     try:
-                        clear_flag(ws, iid, me, why)
+                        data.clear_flag(iid, me, why_clear)
                     except ValueError as e:
                         st.error(str(e))
                     else:
                         st.rerun()
 
-src_col, gen_col, judge_col = st.columns([1.05, 1.05, 0.9], gap="medium")
-with src_col:
-    st.subheader("Source", anchor=False)
-    st.caption(plain(f"{sample.func_name} · {sample.repo} {sample.path}:{sample.line}"))
-    st.code(sample.code, language=detail.language.lower(), line_numbers=True, wrap_lines=True)
-    st.caption("Docstring")
-    st.text(sample.docstring or "(none)")
-
+gen_col, judge_col = st.columns([3, 2], gap="medium")
+code_lang = (detail.target_language or detail.language).lower()
+shown = {
+    name: str(st.session_state[_k("edit", iid, name)]) for name in EDITABLE_FIELDS
+}  # what the reviewer's decision would export
 with gen_col:
-    st.subheader("Generator", anchor=False)
-    carried = latest.edits if latest else {}
-    code_lang = (detail.target_language or detail.language).lower()
-    for name in EDITABLE_FIELDS:
-        text = carried.get(name, detail.field(name))
-        label = name.capitalize() + (" (edited)" if name in carried else "")
-        st.caption(label)
-        if name == "instruction" or (name == "output" and detail.task == Task.SUMMARIZATION):
-            with st.container(border=True):
-                st.text(text or "(empty)")
+    tab_instance, tab_source, tab_edit = st.tabs(["Instance", "Source", "Edit fields"])
+    with tab_instance:
+        edited = [n for n in EDITABLE_FIELDS if shown[n] != detail.field(n)]
+        st.caption("Instruction" + (" (edited)" if "instruction" in edited else ""))
+        with st.container(border=True, key="rv_instruction"):
+            st.text(shown["instruction"] or "(empty)")
+        if detail.task == Task.REPAIR:
+            with st.container(key="rv_input", gap="xsmall"):
+                st.caption("Input: the buggy code, as a diff from the source")
+                diff_block(sample.code, shown["input"], "source", "input", CODE_LINES["input"])
+            with st.container(key="rv_output", gap="xsmall"):
+                st.caption("Output: the fix, as a diff from the input")
+                diff_block(shown["input"], shown["output"], "input", "output", CODE_LINES["output"])
         else:
-            st.code(text or "(empty)", language=code_lang if name == "output" else None,
-                    wrap_lines=True)  # fmt: skip
-    with st.expander("Edit a field", icon=":material/edit:"):
-        st.caption("Edits are saved with your next accept or reject.")
+            with st.container(key="rv_input", gap="xsmall"):
+                st.caption("Input" + (" (edited)" if "input" in edited else ""))
+                in_lang = None if detail.task == Task.GENERATION else detail.language.lower()
+                code_block(shown["input"], in_lang, CODE_LINES["input"])
+            with st.container(key="rv_output", gap="xsmall"):
+                st.caption("Output" + (" (edited)" if "output" in edited else ""))
+                if detail.task == Task.SUMMARIZATION:
+                    with st.container(border=True):
+                        st.text(shown["output"] or "(empty)")
+                else:
+                    code_block(shown["output"], code_lang, CODE_LINES["output"])
+    with tab_source:
+        st.caption(plain(f"{sample.func_name} · {sample.repo} {sample.path}:{sample.line}"))
+        code_block(sample.code, detail.language.lower(), CODE_LINES["source"])
+        if not docstring_shown_in(sample.docstring, sample.code):
+            st.caption("Docstring")
+            st.text(sample.docstring)
+        if detail.task == Task.REPAIR:
+            st.caption("Input (the buggy code) in full")
+            code_block(shown["input"], detail.language.lower(), CODE_LINES["source"])
+            st.caption("Output (the fix) in full")
+            code_block(shown["output"], code_lang, CODE_LINES["source"])
+    with tab_edit:
+        st.caption("Edits are kept as a draft and saved with your next accept or reject.")
         for name in EDITABLE_FIELDS:
-            key = _k("edit", iid, name)
-            if key not in st.session_state:
-                st.session_state[key] = carried.get(name, detail.field(name))
-            st.text_area(name.capitalize(), key=key, height=120 if name != "instruction" else 80)
+            st.text_area(
+                name.capitalize(), key=_k("edit", iid, name), on_change=_save_draft,
+                args=(iid,), height=120 if name != "instruction" else 80,
+                disabled=not decidable,
+            )  # fmt: skip
 
 with judge_col:
-    st.subheader("Discriminator", anchor=False)
-    st.caption("Flip a criterion you disagree with; flips are saved with your next decision.")
+    view = {
+        c.criterion: bool(st.session_state[_k("flip", iid, c.criterion)]) for c in detail.criteria
+    }
+    # grouped by the judge's answer, so a card stays where it is when the reviewer flips it
+    failed = [c for c in ordered_criteria(detail.criteria, {}) if not c.passed]
+    passed = [c for c in ordered_criteria(detail.criteria, {}) if c.passed]
+    st.caption(
+        f"Judge: {len(failed)} failed, {len(passed)} passed"
+        + (f" · {detail.judgment.model}" if detail.judgment and detail.judgment.model else "")
+        + " · flip a criterion you disagree with"
+    )
     if not detail.criteria:
         st.info("Not judged yet.", icon=":material/gavel:")
-    flips_in_force = latest.flips if latest else {}
-    view: dict[str, bool] = {}
-    for c in detail.criteria:
-        key = _k("flip", iid, c.criterion)
-        if key not in st.session_state:
-            st.session_state[key] = bool(flips_in_force.get(c.criterion, c.passed))
-        with st.container(border=True):
-            with st.container(horizontal=True, vertical_alignment="center"):
-                st.markdown(f"**{plain(c.criterion)}**")
-                st.badge(
-                    "pass" if c.passed else "fail", color="green" if c.passed else "red",
-                    icon=":material/smart_toy:",
-                )  # fmt: skip
-                view[c.criterion] = st.toggle("Passes", key=key, help="Your view; flip to disagree")
-            st.text(c.rationale)
+    for n, c in enumerate(failed):
+        criterion_card(c, _k("flip", iid, c.criterion), lambda: _save_draft(iid), f"rv_fail_{n}")
+    if passed:
+        with st.expander(f"Passed ({len(passed)})", icon=":material/check_circle:"):
+            for n, c in enumerate(passed):
+                criterion_card(
+                    c, _k("flip", iid, c.criterion), lambda: _save_draft(iid), f"rv_pass_{n}"
+                )
     flips = rq.changed_flips(detail.criteria, view)
     if flips:
         computed = rq.criteria_verdict(detail.criteria, flips)

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "select": "pipeline.cli.coreset",
     "project": "pipeline.cli.coreset",
     "generate": "pipeline.cli.llm",
+    "verify": "pipeline.cli.verify",
     "judge": "pipeline.cli.llm",
     "decontaminate": "pipeline.cli.export",
     "export": "pipeline.cli.export",

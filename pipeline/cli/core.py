@@ -23,6 +23,7 @@ RUN_STAGES = (
     "select",
     "project",
     "generate",
+    "verify",
     "judge",
     "decontaminate",
 )
@@ -120,6 +121,8 @@ def format_funnel(f: dict[str, Any], runs: list[dict[str, Any]]) -> str:
         ("  failed / rule-failed / skipped", f"{f['failed']:,} / {f['rule_failed']:,} / {f['skipped']:,}"),
         ("judged", f"{f['judged']:,}  ({f['judge_accepted']:,} accept, {f['judge_rejected']:,} reject)"),
         ("  judge failed", f"{f['judge_failed']:,}"),
+        ("executed (pass / fail / inconclusive / n/a)", " / ".join(f"{f['execution'][k]:,}" for k in ("pass", "fail", "inconclusive", "not_applicable"))),
+        ("  rejected by execution (gate)", f"{f['rejected_by_execution']:,}"),
         ("reviewed by people", f"{f['reviewed']:,}"),
         ("final verdicts", f"{f['accepted']:,} accept, {f['rejected']:,} reject"),
         ("flagged (benchmark overlap)", f"{f['flagged']:,}"),

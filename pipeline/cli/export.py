@@ -61,8 +61,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--language", action="append", metavar="LANG", help="only this source language")
     p.add_argument(
         "--verdict-source",
-        choices=("human", "judge"),
-        help="only instances decided by a reviewer (human) or by the Discriminator (judge)",
+        choices=("human", "judge", "execution"),
+        help="only instances decided by a reviewer (human), by the Discriminator (judge) or by "
+        "a failed execution under [verify] gate (execution)",
     )
     p.add_argument(
         "--reviewer", action="append", metavar="NAME", help="only instances this reviewer decided"

@@ -203,6 +203,36 @@ step_generate = _llm_step("generate")
 step_judge = _llm_step("judge")
 
 
+def _verify_step(as_json: bool) -> Step:
+    def step(ws: Workspace, res: Resources) -> int:
+        from pipeline.cli.common import print_json
+        from pipeline.cli.verify import format_verify
+        from pipeline.stages.verify import verify_instances
+
+        result = verify_instances(ws, cfg=res.config.verify, progress=res.progress)
+        if as_json:
+            print_json(
+                {
+                    "current": result.current,
+                    "verified": result.verified,
+                    "already": result.already,
+                    "seconds": round(result.seconds, 3),
+                    "execution": result.counts,
+                    "by_task": result.by_task,
+                    "mechanism": result.mechanism,
+                }
+            )
+        else:
+            print(format_verify(result))
+        return 0
+
+    return step
+
+
+step_verify = _verify_step(as_json=False)
+step_verify_json = _verify_step(as_json=True)  # `wavecurate verify --json`
+
+
 def step_decontaminate(ws: Workspace, res: Resources) -> int:
     from pipeline.cli.export import format_result
     from pipeline.stages.decontaminate import decontaminate
@@ -216,7 +246,7 @@ def step_decontaminate(ws: Workspace, res: Resources) -> int:
     return 0
 
 
-# `wavecurate run`: the stages in order. `verify` (execution checks) goes after generate.
+# `wavecurate run`: the stages in order (`verify`, the execution checks, after generate)
 STAGES: list[tuple[str, Step]] = [
     ("ingest", step_ingest),
     ("filter", step_filter),
@@ -224,6 +254,7 @@ STAGES: list[tuple[str, Step]] = [
     ("select", step_select),
     ("project", step_project),
     ("generate", step_generate),
+    ("verify", step_verify),
     ("judge", step_judge),
     ("decontaminate", step_decontaminate),
 ]
@@ -248,13 +279,14 @@ def run_steps(ws: Workspace, res: Resources, steps: Sequence[tuple[str, Step]]) 
 
 
 def run_one(ws: Workspace, name: str, configure: Callable[[Config], Config] = lambda c: c) -> int:
-    """Run the one step `name` (a stage command's body) with the workspace's config changed by
-    `configure` (the command's flags); errors, a bad config included, print as `error: ...`."""
+    """Run the one step `name` (a stage command's body; `verify-json` is verify printing JSON)
+    with the workspace's config changed by `configure` (the command's flags); errors, a bad
+    config included, print as `error: ...`."""
     from pipeline.config import ConfigError
     from pipeline.stages.decontaminate import BenchmarkError
     from pipeline.store.vectors import EmbeddingsMissing
 
-    step = dict(STAGES)[name]
+    step = dict(STAGES)[name] if name != "verify-json" else step_verify_json
     try:
         return step(ws, Resources(ws, configure(ws.config)))
     except (ConfigError, ValueError, OSError, EmbeddingsMissing, BenchmarkError) as e:

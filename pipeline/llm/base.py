@@ -14,6 +14,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+# what each provider is, in words a reader of a page or a dataset card needs
+PROVIDER_KINDS: dict[str, str] = {
+    "offline": "offline, rule-based: not an LLM",
+    "anthropic": "an LLM (Anthropic API)",
+}
+
+
+def provider_kind(provider: str) -> str:
+    """What `provider` is, in words (`offline, rule-based: not an LLM`); unknown names say so."""
+    return PROVIDER_KINDS.get(provider, f"unknown provider `{provider}`")
+
 
 @dataclass(frozen=True, slots=True)
 class Request:

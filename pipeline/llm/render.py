@@ -79,6 +79,9 @@ class Draft:
     input: str
     output: str
     target_language: str = ""
+    # the source sample: its file and code (where a name the solution does not define comes from)
+    source_path: str = ""
+    source_code: str = ""
 
 
 def generation_schema(task: Task) -> dict[str, Any]:
@@ -195,6 +198,9 @@ def generation_request(
         "code_nodoc": sample.code_nodoc,
         "target_language": target_language,
     }
+    imports = str(getattr(sample, "imports", "") or "")
+    if imports:  # only when known: requests of samples without imports keep their cache keys
+        context["imports"] = imports
     return Request(
         role="generator",
         model=model,

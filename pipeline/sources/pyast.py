@@ -13,6 +13,7 @@ by its line.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import io
 import tokenize
@@ -42,6 +43,7 @@ class PyFunction:
     docstring: str
     code: str
     code_nodoc: str
+    imports: str = ""
 
 
 def decode_python(data: bytes) -> str:
@@ -61,9 +63,17 @@ def decode_python(data: bytes) -> str:
 
 
 def python_functions(
-    text: str, filename: str = "<unknown>", deadline: Deadline | None = None
+    text: str,
+    filename: str = "<unknown>",
+    deadline: Deadline | None = None,
+    module: str | None = None,
 ) -> tuple[list[PyFunction], int]:
     """Parse `text` (as `decode_python` returns it) and cut out every function and method.
+
+    Each function's `imports` are the file's absolute import statements, one per line (what the
+    verify stage runs before the function), plus, when `module` names an importable module (the
+    standard library), `from <module> import <helpers>` for the module-level names the function
+    uses (`_get_sep`, `_colwidth`).
 
     Returns (the documented functions in source order, how many functions have no docstring).
     Raises SyntaxError (or ValueError for null bytes) when `text` is not valid Python,
@@ -73,9 +83,74 @@ def python_functions(
     tree = ast.parse(text, filename)
     lines = text.split("\n")
     found: list[PyFunction] = []
-    undocumented = _collect(tree, lines, found, deadline)
+    undocumented = _collect(tree, lines, found, deadline, ModuleContext.of(tree, module))
     found.sort(key=lambda f: f.line)
     return found, undocumented
+
+
+@dataclass(frozen=True)
+class ModuleContext:
+    """What a function of a file needs around it to run: the file's import lines and the names
+    its module defines at top level (importable from `module` when that is not None)."""
+
+    imports: str = ""
+    defined: frozenset[str] = frozenset()
+    module: str | None = None
+
+    @classmethod
+    def of(cls, tree: ast.Module, module: str | None) -> ModuleContext:
+        lines: list[str] = []
+        defined: set[str] = set()
+        for node in _top_level(tree):
+            if isinstance(node, ast.Import):
+                lines.append(ast.unparse(node))
+            elif isinstance(node, ast.ImportFrom):
+                if node.level == 0 and node.module != "__future__":
+                    lines.append(ast.unparse(node))
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                defined.add(node.name)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    defined.update(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
+        return cls("\n".join(dict.fromkeys(lines)), frozenset(defined), module)
+
+    def for_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str) -> str:
+        """The import lines for the function `node`: the file's, plus `from module import` the
+        module-level names a top-level function reads (not its own name)."""
+        if self.module is None or "." in qualname or not self.defined:
+            return self.imports
+        stored = {
+            n.id
+            for n in ast.walk(node)
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+        }
+        args = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+        used = [
+            n.id
+            for n in ast.walk(node)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in self.defined
+        ]
+        free = [n for n in dict.fromkeys(used) if n not in stored | args and n != node.name]
+        if not free:
+            return self.imports
+        line = f"from {self.module} import {', '.join(sorted(free))}"
+        return f"{self.imports}\n{line}" if self.imports else line
+
+
+def _top_level(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Top-level statements, and those inside top-level `try` and `if` blocks (guarded imports,
+    platform-dependent definitions)."""
+    stack = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.Try | ast.If):
+            inner: list[ast.stmt] = list(node.body)
+            if isinstance(node, ast.Try):
+                inner += [s for h in node.handlers for s in h.body]
+            inner += list(node.orelse)
+            stack.extend(reversed(inner))
 
 
 @dataclass
@@ -89,7 +164,9 @@ class PyParse:
     failures: list[tuple[int, BaseException]] = field(default_factory=list)
 
 
-def parse_functions(text: str, filename: str, deadline: Deadline | None = None) -> PyParse:
+def parse_functions(
+    text: str, filename: str, deadline: Deadline | None = None, module: str | None = None
+) -> PyParse:
     """`python_functions`, guarded: when the whole text nests too deeply to parse, each top-level
     statement is parsed on its own and the ones that still fail are listed in `failures`.
 
@@ -97,7 +174,7 @@ def parse_functions(text: str, filename: str, deadline: Deadline | None = None) 
     text cannot even be split into statements, `TooSlow` when `deadline` passes.
     """
     try:
-        functions, undocumented = python_functions(text, filename, deadline)
+        functions, undocumented = python_functions(text, filename, deadline, module)
         return PyParse(functions, undocumented)
     except (RecursionError, MemoryError) as error:
         whole = error
@@ -154,9 +231,15 @@ def _top_level_spans(text: str, deadline: Deadline | None) -> list[tuple[int, in
 
 
 def _collect(
-    tree: ast.Module, lines: list[str], found: list[PyFunction], deadline: Deadline | None
+    tree: ast.Module,
+    lines: list[str],
+    found: list[PyFunction],
+    deadline: Deadline | None,
+    context: ModuleContext | None = None,
 ) -> int:
-    """Append the documented functions of `tree` to `found`; return how many had no docstring."""
+    """Append the documented functions of `tree` to `found`; return how many had no docstring.
+    `context` gives each its import lines (none when the file was parsed statement by
+    statement)."""
     undocumented = 0
     for n, (node, qualname) in enumerate(_walk(tree)):
         if deadline is not None and n % 1024 == 0:
@@ -164,6 +247,10 @@ def _collect(
         function = _cut(lines, node, qualname)
         if function is None:
             undocumented += 1
+        elif context is not None:
+            found.append(
+                dataclasses.replace(function, imports=context.for_function(node, qualname))
+            )
         else:
             found.append(function)
     return undocumented

@@ -42,6 +42,15 @@ def stdlib_files(root: Path | None = None) -> list[Path]:
     return sorted(found)
 
 
+def module_name(rel: str) -> str | None:
+    """The importable module of a library file (`json/decoder.py` -> `json.decoder`,
+    `json/__init__.py` -> `json`), or None when the path is not a dotted name."""
+    parts = rel.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
+
+
 def iter_stdlib(root: Path | None = None) -> Iterator[Item]:
     """Yield a `Sample` per documented function of the standard library (or of `root`, laid out
     like it), a `Skipped` per file for functions without a docstring, and an `IngestProblem` per
@@ -57,7 +66,7 @@ def _iter_file(file: Path, rel: str, repo: str) -> Iterator[Item]:
     """The items of one library file (a file too deeply nested costs only its statements)."""
     try:
         text = decode_python(file.read_bytes())
-        parsed = parse_functions(text, rel, Deadline())
+        parsed = parse_functions(text, rel, Deadline(), module_name(rel))
     except OSError as e:
         yield IngestProblem(str(file), 0, "unreadable", f"cannot read: {e.strerror or e}")
         return
@@ -81,6 +90,7 @@ def _iter_file(file: Path, rel: str, repo: str) -> Iterator[Item]:
             docstring=f.docstring,
             code=f.code,
             code_nodoc=f.code_nodoc,
+            imports=f.imports,
         )
     if parsed.undocumented:
         yield Skipped("no docstring", parsed.undocumented)

@@ -144,7 +144,9 @@ def _python_file(name: str, data: bytes, repo: str, rel: str, deadline: Deadline
         yield IngestProblem(name, 0, "binary file", f"binary file: {e}")
         return
     for f in parsed.functions:
-        yield _sample("python", repo, rel, f.qualname, f.line, f.docstring, f.code, f.code_nodoc)
+        yield _sample(
+            "python", repo, rel, f.qualname, f.line, f.docstring, f.code, f.code_nodoc, f.imports
+        )
     if parsed.undocumented:
         yield Skipped(NO_DOC, parsed.undocumented)
     for line, error in parsed.failures:
@@ -169,6 +171,7 @@ def _sample(
     docstring: str,
     code: str,
     code_nodoc: str,
+    imports: str = "",
 ) -> Sample:
     return Sample(
         source=Source.TREE.value,
@@ -180,4 +183,5 @@ def _sample(
         docstring=docstring,
         code=code,
         code_nodoc=code_nodoc,
+        imports=imports,
     )

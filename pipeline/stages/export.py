@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Config, DecontaminateConfig, ExportConfig, config_hash
+from pipeline.llm.base import provider_kind
 from pipeline.progress import Progress, no_progress
-from pipeline.records import EDITABLE_FIELDS, ExportFilters, ExportFormat, Review
+from pipeline.records import EDITABLE_FIELDS, Execution, ExportFilters, ExportFormat, Review
 from pipeline.store import DB_NAME, Workspace
+from pipeline.store.executions import executions_by_instance
 from pipeline.store.export import (
     effective_edits,
     judgments_by_instance,
@@ -284,19 +286,27 @@ def _full_rows(ws: Workspace, selected: list[dict[str, Any]]) -> list[dict[str, 
     reviews = reviews_by_instance(ws)
     flags = flags_by_instance(ws)
     clearances = clearances_by_instance(ws)
+    executions = executions_by_instance(ws)
     out = []
     for r in selected:
         iid = r["id"]
-        out.append(
-            _full_row(
-                r,
-                judgments.get(iid, []),
-                reviews.get(iid, []),
-                [dataclasses.asdict(f) for f in flags.get(iid, [])],
-                [dataclasses.asdict(c) for c in clearances.get(iid, [])],
-            )
+        row = _full_row(
+            r,
+            judgments.get(iid, []),
+            reviews.get(iid, []),
+            [dataclasses.asdict(f) for f in flags.get(iid, [])],
+            [dataclasses.asdict(c) for c in clearances.get(iid, [])],
         )
+        execution = executions.get(iid)
+        # the same keys on every row (Arrow-friendly); verdict None when not verified
+        row["execution"] = (
+            execution.to_json() if execution else Execution(iid, "", "").to_json() | _UNVERIFIED
+        )
+        out.append(row)
     return out
+
+
+_UNVERIFIED: dict[str, Any] = {"verdict": None, "detail": "not verified", "mechanism": None}
 
 
 def _full_row(
@@ -451,9 +461,9 @@ def _card(ws: Workspace, cfg: Config, manifest: dict[str, Any]) -> str:
         "Code instruction data curated with wavecurate, the pipeline of WaveCoder (Yu et al., "
         "*WaveCoder: Widespread And Versatile Enhancement For Code Large Language Models By "
         "Instruction Tuning*): raw code is filtered, embedded, a diverse coreset is selected "
-        "(KCenterGreedy), an LLM Generator writes an instruction instance per selected sample, "
-        "an LLM Discriminator judges it per criterion, humans review, and instances that overlap "
-        "benchmarks are flagged.",
+        f"(KCenterGreedy), a Generator ({_made_by(f, 'generator')}) writes an instruction "
+        f"instance per selected sample, a Discriminator ({_made_by(f, 'judge')}) judges it per "
+        "criterion, humans review, and instances that overlap benchmarks are flagged.",
         "",
         "## File",
         "",
@@ -487,10 +497,10 @@ def _card(ws: Workspace, cfg: Config, manifest: dict[str, Any]) -> str:
         f"{cfg.embed.text}); {f['embedded']} embedded.",
         f"4. **Select**: KCenterGreedy coreset of {f['coreset']} samples "
         f"(k={cfg.select.k}, fraction={cfg.select.fraction}, seed={cfg.select.seed}).",
-        f"5. **Generate**: provider {md_text(cfg.generate.provider)}, models "
+        f"5. **Generate**: {_made_by(f, 'generator')}, models "
         f"{_join_list(manifest['models']['generator'])}, task mix "
         f"{_join(cfg.generate.task_mix)}; {f['instances']} instances generated.",
-        f"6. **Judge**: provider {md_text(cfg.judge.provider)}, models "
+        f"6. **Judge**: {_made_by(f, 'judge')}, models "
         f"{_join_list(manifest['models']['judge'])}; the verdict is accept when every criterion "
         f"passes; {f['judge_accepted']} accepted, {f['judge_rejected']} rejected.",
         f"7. **Review**: {f['reviewed']} instances reviewed by a human; the final verdict is the "
@@ -506,7 +516,7 @@ def _card(ws: Workspace, cfg: Config, manifest: dict[str, Any]) -> str:
         "",
         *_table(("stage", "count"), _funnel_rows(f)),
         "",
-        f"Cost: {f['llm_calls']} LLM calls, {f['tokens']['input']} input and "
+        f"Cost: {f['llm_calls']} provider calls, {f['tokens']['input']} input and "
         f"{f['tokens']['output']} output tokens, USD {f['cost_usd']}.",
         "",
     ]
@@ -554,6 +564,15 @@ def _leakage_lines(leakage: Any) -> list[str]:
 
 def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{float(value):.4f}"
+
+
+def _made_by(f: dict[str, Any], role: str) -> str:
+    """The providers that made the workspace's instances (`generator`) or judgments (`judge`),
+    each with what it is: "provider `offline` (offline, rule-based: not an LLM)"."""
+    names = sorted({p["provider"] for p in f["providers"][role]})
+    if not names:
+        return "no provider yet"
+    return ", ".join(f"provider `{n}` ({provider_kind(n)})" for n in names)
 
 
 def _funnel_rows(f: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from pipeline.records import CriterionAnswer, Instance, Task, Verdict
 from pipeline.store import Workspace
 from pipeline.store.instances import instances_to_judge, ok_instance_ids, record_judgment
 from pipeline.store.llm import cost_summary
+from pipeline.store.samples import get_samples
 
 
 def _record(
@@ -82,10 +83,12 @@ def judge_instances(
     items = instances_to_judge(ws, retry_failed=cfg.retry_failed)
     if cfg.limit is not None:
         items = items[: cfg.limit]
+    sources = get_samples(ws, {i.sample_id for i in items})
     drafts = [
-        Draft(i.task, i.language, i.instruction, i.input, i.output, i.target_language)
+        Draft(i.task, i.language, i.instruction, i.input, i.output, i.target_language,
+              *((s.path, s.code) if (s := sources.get(i.sample_id)) else ("", "")))
         for i in items
-    ]
+    ]  # fmt: skip
     requests = [
         judge_request(d, prompts=prompts, model=model, max_tokens=cfg.max_tokens) for d in drafts
     ]

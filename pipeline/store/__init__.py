@@ -116,6 +116,7 @@ class Workspace:
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
             self._mark_interrupted()
+            self.sync_gate()
         except sqlite3.DatabaseError as e:
             if "not a database" in str(e):
                 raise WorkspaceError(f"{path}: not a wavecurate database (not SQLite)") from None
@@ -174,6 +175,25 @@ class Workspace:
                 self.db.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                     (str(number),),
+                )
+
+    def sync_gate(self, gate: bool | None = None) -> None:
+        """Mirror `[verify] gate` (or `gate` when given) into meta `verify_gate`, which view
+        `final_verdicts` reads. Opening a workspace calls it; a config that cannot be read leaves
+        the value as it was (the command that needs the config says why)."""
+        from pipeline.config import ConfigError
+
+        if gate is None:
+            try:  # not cached in `config`: a test or command may write the file after opening
+                gate = Config.load(self.config_path).verify.gate
+            except (ConfigError, OSError):
+                return
+        value = "1" if gate else "0"
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'verify_gate'").fetchone()
+        if (row[0] if row else "1") != value:
+            with self.write():
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('verify_gate', ?)", (value,)
                 )
 
     @property

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from pipeline.records import EDITABLE_FIELDS, UNDO, InstanceStatus, Verdict
 from pipeline.store import Workspace, chunks, now
+from pipeline.store.executions import execution_verdicts as stored_execution_verdicts
 
 __all__ = [
     "FLAG",
@@ -53,29 +54,25 @@ EXECUTION_TABLE = "executions"  # the verify stage's table: (instance_id, verdic
 
 # -- execution evidence ------------------------------------------------------------------------
 def execution_verdicts(ws: Workspace) -> dict[str, str]:
-    """{instance id: pass | fail | inconclusive | not_applicable} from the verify stage.
-
-    Empty until the workspace has the verify stage's `executions` table (instance_id, verdict);
-    every audit function takes the execution verdicts as an optional input and defaults to this.
-    """
-    exists = ws.db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?",
-        (EXECUTION_TABLE,),
-    ).fetchone()
-    if exists is None:
-        return {}
-    return {
-        str(r[0]): str(r[1])
-        for r in ws.db.execute(f"SELECT instance_id, verdict FROM {EXECUTION_TABLE}")
-        if r[1] is not None
-    }
+    """{instance id: pass | fail | inconclusive | not_applicable} from the verify stage (the
+    `executions` table, `pipeline.store.executions`); every audit function takes the execution
+    verdicts as an optional input and defaults to this."""
+    return stored_execution_verdicts(ws)
 
 
-def _gated(judge: str | None, execution: str | None) -> str | None:
-    """The final verdict without people: reject when execution failed, else the judge's."""
+def _gate_on(ws: Workspace) -> bool:
+    """`[verify] gate` as the workspace mirrors it into meta (what view `final_verdicts` reads)."""
+    row = ws.db.execute("SELECT value FROM meta WHERE key = 'verify_gate'").fetchone()
+    return (row[0] if row else "1") == "1"
+
+
+def _gated(judge: str | None, execution: str | None, gate: bool) -> str | None:
+    """The final verdict without people, as view `final_verdicts` computes it for stored verdicts
+    (reject when execution failed and the gate is on, else the judge's); here for the execution
+    verdicts a caller passes in (a simulation), so it must follow that view's rule."""
     if judge is None:
         return None
-    return Verdict.REJECT.value if execution == "fail" else judge
+    return Verdict.REJECT.value if gate and execution == "fail" else judge
 
 
 # -- calibration draws ---------------------------------------------------------------------------
@@ -429,6 +426,7 @@ class JudgedRow:
 def judged_rows(ws: Workspace, execution: Mapping[str, str] | None = None) -> list[JudgedRow]:
     """Every generated instance the judge answered, by id; three queries for the whole workspace."""
     execution = execution_verdicts(ws) if execution is None else execution
+    gate = _gate_on(ws)
     db = ws.db
     criteria: dict[str, dict[str, tuple[bool, str]]] = {}
     for iid, criterion, passed, rationale in db.execute(
@@ -458,7 +456,7 @@ def judged_rows(ws: Workspace, execution: Mapping[str, str] | None = None) -> li
                 sample_id=sid,
                 task=task,
                 judge_verdict=judge,
-                machine_verdict=_gated(judge, ex) or judge,
+                machine_verdict=_gated(judge, ex, gate) or judge,
                 execution=ex,
                 criteria=criteria.get(iid, {}),
                 human_verdict=human,

@@ -13,6 +13,7 @@ from pipeline.records import (
     PoolRow,
     Review,
     Verdict,
+    VerdictSource,
 )
 from pipeline.store import Workspace, now
 from pipeline.store.reviews import REVIEW_COLUMNS
@@ -130,11 +131,14 @@ def pool_rows(ws: Workspace, task: str) -> list[PoolRow]:
     """Judged instances of `task` by their final verdict (a human review wins over the judge).
 
     A reviewer's edits replace the fields they edited. A reject's analysis lists its failed
-    criteria (after the reviewer's flips) with the judge's rationale, then the reviewer's reason.
+    criteria (after the reviewer's flips) with the judge's rationale, then the reviewer's reason;
+    a reject the execution gate decided says what the execution found.
     """
     rows = ws.db.execute(
-        "SELECT i.id, i.task, f.verdict, i.instruction, i.input, i.output "
+        "SELECT i.id, i.task, f.verdict, i.instruction, i.input, i.output, f.verdict_source, "
+        "x.detail AS execution_detail "
         "FROM final_verdicts f JOIN instances i ON i.id = f.instance_id "
+        "LEFT JOIN executions x ON x.instance_id = i.id "
         "WHERE f.verdict IS NOT NULL AND i.task = ? ORDER BY i.id",
         (task,),
     ).fetchall()
@@ -159,7 +163,9 @@ def pool_rows(ws: Workspace, task: str) -> list[PoolRow]:
         edits = {} if review is None else review.edits
         flips = {} if review is None else review.flips
         analysis = ""
-        if r["verdict"] == Verdict.REJECT:
+        if r["verdict"] == Verdict.REJECT and r["verdict_source"] == VerdictSource.EXECUTION:
+            analysis = f"Running it against the original function: {r['execution_detail']}"
+        elif r["verdict"] == Verdict.REJECT:
             parts = []
             for name, passed, rationale in judgments.get(r["id"], []):
                 if bool(flips.get(name, passed)):

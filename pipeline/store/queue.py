@@ -67,10 +67,11 @@ def queue_rows(ws: Workspace) -> list[QueueRow]:
         reviewers.setdefault(iid, []).append((reviewer, verdict))
     out: list[QueueRow] = []
     for r in db.execute(
-        "SELECT i.id, i.sample_id, i.task, s.language, s.seq, j.verdict, l.verdict, l.id "
-        "FROM instances i JOIN samples s ON s.id = i.sample_id "
+        "SELECT i.id, i.sample_id, i.task, s.language, s.seq, j.verdict, l.verdict, l.id, "
+        "x.verdict FROM instances i JOIN samples s ON s.id = i.sample_id "
         "LEFT JOIN judge_results j ON j.instance_id = i.id "
         "LEFT JOIN latest_reviews l ON l.instance_id = i.id "
+        "LEFT JOIN executions x ON x.instance_id = i.id "
         "WHERE i.status = ? ORDER BY s.seq, i.id",
         (InstanceStatus.OK,),
     ):
@@ -88,6 +89,7 @@ def queue_rows(ws: Workspace) -> list[QueueRow]:
                 failed=tuple(failed.get(iid, [])),
                 flagged=iid in flagged,
                 last_review_id=None if r[7] is None else int(r[7]),
+                execution_verdict=r[8],
             )
         )
     return out

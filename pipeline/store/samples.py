@@ -10,12 +10,13 @@ from pipeline.store import Workspace, chunks
 
 _COLUMNS = (
     "id, source, language, repo, path, func_name, line, docstring, code, code_nodoc, url, "
-    "partition, sha256, seq"
+    "partition, sha256, seq, imports"
 )
 
 
 def insert_samples(ws: Workspace, samples: Iterable[Sample], batch: int = 2000) -> int:
-    """Insert samples not stored yet (by id); return how many were new."""
+    """Insert samples not stored yet (by id); return how many were new. A stored sample without
+    import lines takes those of the same sample ingested again."""
     added = 0
     with ws.write() as db:
         seq = int(db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM samples").fetchone()[0])
@@ -25,9 +26,15 @@ def insert_samples(ws: Workspace, samples: Iterable[Sample], batch: int = 2000) 
             nonlocal added
             before = db.total_changes
             db.executemany(
-                f"INSERT OR IGNORE INTO samples({_COLUMNS}) VALUES ({','.join('?' * 14)})", rows
+                f"INSERT OR IGNORE INTO samples({_COLUMNS}) VALUES ({','.join('?' * 15)})", rows
             )
             added += db.total_changes - before
+            # a sample stored by an older wavecurate (no import lines) gets them when ingested
+            # again; its id does not depend on them
+            db.executemany(
+                "UPDATE samples SET imports = ? WHERE id = ? AND imports = ''",
+                [(r[-1], r[0]) for r in rows if r[-1]],
+            )
             rows.clear()
 
         for s in samples:
@@ -35,7 +42,7 @@ def insert_samples(ws: Workspace, samples: Iterable[Sample], batch: int = 2000) 
                 (
                     s.id, s.source, s.language, s.repo, s.path, s.func_name, s.line,
                     s.docstring, s.code, s.code_nodoc, s.url, s.partition,
-                    normalised_hash(s.code), seq,
+                    normalised_hash(s.code), seq, s.imports,
                 )
             )  # fmt: skip
             seq += 1

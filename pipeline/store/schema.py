@@ -258,6 +258,63 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN host TEXT;
     ALTER TABLE runs ADD COLUMN boot_id TEXT;
     """,
+    # 5: verify2: execution evidence: the import lines of each sample's file, one execution
+    # verdict per instance, and the final verdict gated on it (meta `verify_gate`, '1' or '0',
+    # mirrors `[verify] gate`; absent means on)
+    """
+    ALTER TABLE samples ADD COLUMN imports TEXT NOT NULL DEFAULT '';
+
+    CREATE TABLE executions (
+        instance_id   TEXT PRIMARY KEY REFERENCES instances(id),
+        verdict       TEXT NOT NULL,            -- pass | fail | inconclusive | not_applicable
+        detail        TEXT NOT NULL,
+        inputs        TEXT NOT NULL DEFAULT '[]',  -- JSON list of the calls tried, as shown
+        agreed        INTEGER NOT NULL DEFAULT 0,
+        failing_input TEXT,
+        expected      TEXT,
+        got           TEXT,
+        mechanism     TEXT NOT NULL DEFAULT '',
+        seconds       REAL NOT NULL DEFAULT 0,
+        config_hash   TEXT NOT NULL,            -- the [verify] settings that decided it
+        created_at    TEXT NOT NULL
+    );
+    CREATE INDEX executions_verdict ON executions(verdict);
+
+    -- the final verdict: the latest human review, else reject when execution failed and the
+    -- gate is on, else the judge's
+    DROP VIEW final_verdicts;
+    CREATE VIEW final_verdicts AS
+        SELECT i.id AS instance_id,
+               CASE WHEN l.verdict IS NOT NULL THEN l.verdict
+                    WHEN x.verdict = 'fail' AND g.gate = '1' THEN 'reject'
+                    ELSE j.verdict END AS verdict,
+               CASE WHEN l.verdict IS NOT NULL THEN 'human'
+                    WHEN x.verdict = 'fail' AND g.gate = '1' THEN 'execution'
+                    WHEN j.verdict IS NOT NULL THEN 'judge' END AS verdict_source,
+               j.verdict AS judge_verdict,
+               l.verdict AS human_verdict,
+               l.reviewer AS reviewer,
+               x.verdict AS execution_verdict
+        FROM instances i
+        CROSS JOIN (SELECT COALESCE((SELECT value FROM meta WHERE key = 'verify_gate'), '1')
+                    AS gate) g
+        LEFT JOIN judge_results j ON j.instance_id = i.id
+        LEFT JOIN latest_reviews l ON l.instance_id = i.id
+        LEFT JOIN executions x ON x.instance_id = i.id
+        WHERE i.status = 'ok';
+    """,
+    # 6: app: a reviewer's unsaved flips, edits and reason per instance (pipeline/store/drafts.py)
+    """
+    CREATE TABLE review_drafts (
+        instance_id TEXT NOT NULL REFERENCES instances(id),
+        reviewer    TEXT NOT NULL,
+        flips       TEXT NOT NULL DEFAULT '{}',  -- JSON {criterion: passes}
+        edits       TEXT NOT NULL DEFAULT '{}',  -- JSON {field: text}
+        reason      TEXT NOT NULL DEFAULT '',
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (instance_id, reviewer)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,6 +6,7 @@ from typing import Any
 
 from pipeline.records import VERDICTS, InstanceStatus, Verdict
 from pipeline.store import Workspace
+from pipeline.store.executions import execution_counts, execution_counts_by_task
 from pipeline.store.export import exportable_ids
 from pipeline.store.llm import cost_summary
 from pipeline.store.samples import count_samples
@@ -19,13 +20,30 @@ def _grouped(ws: Workspace, sql: str, params: tuple[str, ...] = ()) -> dict[str,
     return {str(r[0]): int(r[1]) for r in ws.db.execute(sql, params)}
 
 
+def _skipped_by_task(ws: Workspace) -> dict[str, dict[str, int]]:
+    """{task: {reason: n}} of the skipped instances, most frequent reason first."""
+    out: dict[str, dict[str, int]] = {}
+    for task, reason, n in ws.db.execute(
+        "SELECT task, COALESCE(NULLIF(error, ''), 'no reason recorded'), COUNT(*) FROM instances "
+        "WHERE status = ? GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
+        (InstanceStatus.SKIPPED,),
+    ):
+        out.setdefault(str(task), {})[str(reason)] = int(n)
+    return out
+
+
 def funnel(ws: Workspace) -> dict[str, Any]:
     """Everything `wavecurate status --json` prints.
 
     Keys: ingested, kept, dropped {rule: n}, by_source, by_language, embedded, coreset,
     projected, instances (generated, status ok), by_task {task: n}, failed, rule_failed, skipped,
-    judged, judge_failed, judge_accepted, judge_rejected, accepted, rejected (final verdicts:
-    latest human review, else the judge), reviewed, flagged, exportable, llm_calls, tokens
+    skipped_by_task {task: {reason: n}}, providers {generator|judge: [{provider, model,
+    instances}]} (what made the instances and the judgments), judged, judge_failed,
+    judge_accepted, judge_rejected, execution {pass, fail, inconclusive, not_applicable} and
+    execution_by_task {task: {...}} (the verify stage), accepted, rejected (final verdicts: latest
+    human review, else reject when execution failed and `[verify] gate` is on, else the judge),
+    rejected_by_execution (final rejects the gate decided), reviewed, flagged, exportable,
+    llm_calls, tokens
     {input, output}, cost_usd, cost_by_role {generator|judge: {calls, input_tokens,
     output_tokens, cost_usd}}, cost_per_accepted_usd (generation and judge calls of accepted
     instances, per accepted instance), schema_version.
@@ -45,6 +63,16 @@ def funnel(ws: Workspace) -> dict[str, Any]:
     out["failed"] = status.get(InstanceStatus.FAILED, 0)
     out["rule_failed"] = status.get(InstanceStatus.RULES, 0)
     out["skipped"] = status.get(InstanceStatus.SKIPPED, 0)
+    out["skipped_by_task"] = _skipped_by_task(ws)
+    out["providers"] = {
+        role: [
+            {"provider": str(r[0]), "model": str(r[1]), "instances": int(r[2])}
+            for r in ws.db.execute(
+                f"SELECT provider, model, COUNT(*) FROM {table} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2"
+            )
+        ]
+        for role, table in (("generator", "instances"), ("judge", "judge_results"))
+    }
     judge = _grouped(
         ws, "SELECT COALESCE(verdict, 'failed'), COUNT(*) FROM judge_results GROUP BY 1"
     )
@@ -55,8 +83,13 @@ def funnel(ws: Workspace) -> dict[str, Any]:
     final = _grouped(
         ws, "SELECT verdict, COUNT(*) FROM final_verdicts WHERE verdict IS NOT NULL GROUP BY 1"
     )
+    out["execution"] = execution_counts(ws)
+    out["execution_by_task"] = execution_counts_by_task(ws)
     out["accepted"] = final.get(Verdict.ACCEPT, 0)
     out["rejected"] = final.get(Verdict.REJECT, 0)
+    out["rejected_by_execution"] = int(
+        _scalar(ws, "SELECT COUNT(*) FROM final_verdicts WHERE verdict_source = 'execution'")
+    )
     out["reviewed"] = int(_scalar(ws, "SELECT COUNT(*) FROM latest_reviews"))
     out["flagged"] = int(_scalar(ws, "SELECT COUNT(*) FROM flagged_instances"))
     out["exportable"] = len(exportable_ids(ws))

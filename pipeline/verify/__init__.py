@@ -1,15 +1,18 @@
 """Execution evidence: run generated code against the raw code it came from, in a sandbox.
 
-Low layer: imports only the standard library and ``pipeline.records``. Public surface:
+Low layer: imports only the standard library, ``pipeline.records`` and ``pipeline.config`` (whose
+``VerifyConfig`` is the one settings type: ``[verify]``). Public surface:
 
 * :func:`verify_instance` / :func:`verify_many`: one verdict, or many on parallel sandboxes;
 * :func:`bug_is_observable`: lets the offline repair generator discard bugs that change nothing;
 * :func:`run_python` and :class:`Limits`: the sandbox itself; :func:`mechanism` says which one.
 """
 
+from pipeline.config import VerifyConfig
 from pipeline.verify.differential import (
-    VerifyConfig,
+    ENGINE_VERSION,
     bug_is_observable,
+    limits_for,
     verify_instance,
     verify_many,
 )
@@ -18,6 +21,7 @@ from pipeline.verify.model import CallInput, ExecJob, ExecutionVerdict, ExecVerd
 from pipeline.verify.sandbox import Limits, SandboxResult, mechanism, run_python
 
 __all__ = [
+    "ENGINE_VERSION",
     "CallInput",
     "ExecJob",
     "ExecVerdict",
@@ -27,6 +31,7 @@ __all__ = [
     "VerifyConfig",
     "bug_is_observable",
     "build_inputs",
+    "limits_for",
     "mechanism",
     "run_python",
     "verify_instance",

@@ -21,13 +21,15 @@ inputs done (a slow but honest reference is not killed mid-run).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import VerifyConfig
 from pipeline.records import Task
 from pipeline.verify.inputs import build_inputs, find_function, is_method
 from pipeline.verify.model import CallInput, ExecJob, ExecutionVerdict, ExecVerdict
@@ -35,15 +37,23 @@ from pipeline.verify.sandbox import Limits, SandboxResult, mechanism, run_python
 
 _HARNESS = (Path(__file__).parent / "harness_main.py").read_text(encoding="utf-8")
 _RUNNABLE = {"python", "py"}
+# bumped whenever a rule here changes a verdict: stored verdicts of an older engine are redone
+ENGINE_VERSION = "verify-2"
+# exceptions that say the reference's own context is missing, not how it behaves
+_CONTEXT_MISSING = {"NameError", "ImportError", "ModuleNotFoundError"}
+_MISSING_MODULE = ("ModuleNotFoundError", "ImportError")
 
 
-@dataclass(frozen=True)
-class VerifyConfig:
-    """Engine settings: the sandbox limits, the inputs wanted, the pass threshold."""
-
-    limits: Limits = field(default_factory=Limits)
-    max_inputs: int = 24
-    min_inputs: int = 3
+def limits_for(config: VerifyConfig) -> Limits:
+    """The sandbox limits of `[verify]` (the other fields of `Limits` keep their defaults)."""
+    return Limits(
+        cpu_s=config.cpu_s,
+        wall_s=config.wall_s,
+        memory_mb=config.memory_mb,
+        processes=config.processes,
+        file_mb=config.file_mb,
+        per_call_s=config.per_call_s,
+    )
 
 
 def _verdict(
@@ -53,8 +63,15 @@ def _verdict(
     return ExecutionVerdict(kind, detail, shown, mechanism=mechanism(), **kw)
 
 
-def verify_instance(job: ExecJob, config: VerifyConfig = VerifyConfig()) -> ExecutionVerdict:
-    """The execution verdict for one instance. Never raises for anything the code does."""
+def verify_instance(job: ExecJob, config: VerifyConfig | None = None) -> ExecutionVerdict:
+    """The execution verdict for one instance under `config` (default: `[verify]`'s defaults),
+    with the wall seconds it took. Never raises for anything the code does."""
+    started = time.perf_counter()
+    verdict = _verify(job, config or VerifyConfig())
+    return dataclasses.replace(verdict, seconds=time.perf_counter() - started)
+
+
+def _verify(job: ExecJob, config: VerifyConfig) -> ExecutionVerdict:
     if job.task == Task.SUMMARIZATION:
         return _verdict(ExecVerdict.NOT_APPLICABLE, "code summarization produces no code to run")
     if job.language.lower() not in _RUNNABLE:
@@ -102,11 +119,11 @@ def verify_instance(job: ExecJob, config: VerifyConfig = VerifyConfig()) -> Exec
         "cand": job.candidate_code,
         "buggy": job.buggy_code if repair else None,
         "inputs": [{"call": i.call, "setup": i.setup} for i in inputs],
-        "per_call_s": config.limits.per_call_s,
+        "per_call_s": config.per_call_s,
         # stop starting inputs well before the sandbox's CPU or wall limit would kill the run
-        "budget_s": 0.5 * min(config.limits.cpu_s, config.limits.wall_s),
+        "budget_s": 0.5 * min(config.cpu_s, config.wall_s),
     }
-    result = run_python(_HARNESS, config.limits, files={"job.json": json.dumps(payload)})
+    result = run_python(_HARNESS, limits_for(config), files={"job.json": json.dumps(payload)})
     return _decide(result, inputs, repair, config)
 
 
@@ -133,6 +150,13 @@ def _decide(
         return _verdict(
             ExecVerdict.INCONCLUSIVE, f"the reference does not load: {loads['ref']}", inputs
         )
+    if "cand" in loads and loads["cand"].startswith(_MISSING_MODULE):
+        # a module this machine lacks (tkinter on a server): the output cannot be judged here
+        return _verdict(
+            ExecVerdict.INCONCLUSIVE,
+            f"the output imports a module this machine lacks: {loads['cand']}",
+            inputs,
+        )
     if "cand" in loads:
         return _verdict(ExecVerdict.FAIL, f"the output does not load: {loads['cand']}", inputs)
     informative = 0
@@ -146,6 +170,10 @@ def _decide(
         shown = inputs[i].shown
         if not row.get("ref_stable") or "input_error" in ref or ref.get("timeout"):
             continue  # nothing to compare against on this input
+        if ref.get("exc") in _CONTEXT_MISSING:
+            # the reference lacks its context (an enclosing function's names, a module this
+            # machine lacks): it is no oracle on this input
+            continue
         cand = row.get("cand", {})
         if "cand" in row and not row.get("cand_agrees"):
             return _verdict(
@@ -234,7 +262,7 @@ def bug_is_observable(
     buggy_code: str,
     func_name: str,
     imports: str = "",
-    config: VerifyConfig = VerifyConfig(),
+    config: VerifyConfig | None = None,
 ) -> bool | None:
     """For the offline repair generator: True when ``buggy_code`` disagrees with the reference on
     some built input, False when it agrees on enough of them (discard that bug), None when we
@@ -258,7 +286,7 @@ def bug_is_observable(
 
 
 def verify_many(
-    jobs: Iterable[ExecJob], config: VerifyConfig = VerifyConfig(), workers: int = 2
+    jobs: Iterable[ExecJob], config: VerifyConfig | None = None, workers: int = 2
 ) -> Iterator[tuple[ExecJob, ExecutionVerdict]]:
     """Verify ``jobs`` with ``workers`` sandboxes at once; yields ``(job, verdict)`` as each
     finishes (not in input order), so the caller can store each at once and resume after a kill.

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from pipeline.records import Task
+from pipeline.records import ExecVerdict, Task
 
-
-class ExecVerdict(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
-    NOT_APPLICABLE = "not_applicable"
+__all__ = ["CallInput", "ExecJob", "ExecVerdict", "ExecutionVerdict"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +61,7 @@ class ExecutionVerdict:
     expected: str | None = None
     got: str | None = None
     mechanism: str = ""
+    seconds: float = 0.0  # wall time of the whole check
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

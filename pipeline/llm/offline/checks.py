@@ -12,6 +12,7 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from pipeline.llm.offline.imports import free_names
 from pipeline.llm.render import Draft, language_name
@@ -230,14 +231,85 @@ def imports_used(d: Draft, env: CheckEnv) -> Result:
         return False, "The solution does not parse as Python, so its names cannot be resolved."
     if not names:
         return True, "Every name the code uses is imported, defined or built in."
+    source = PurePath(d.source_path).name if d.source_path else ""
+    from_file = _free_in_source(d) if source else set()
     problems = [
         f"`{n.name}` is used on line {n.line} but never imported"
         if n.as_module
+        else f"`{n.name}` (line {n.line}) is defined or imported elsewhere in {source}, not in the solution"
+        if n.name in from_file
         else f"`{n.name}` is used on line {n.line} but never defined or imported"
         for n in names[:3]
     ]
     more = f" (and {len(names) - 3} more)" if len(names) > 3 else ""
     return False, "; ".join(problems) + more + "."
+
+
+def _free_in_source(d: Draft) -> set[str]:
+    """Names the source function takes from its file: used there but not defined in it."""
+    return {n.name for n in free_names(d.source_code) or ()} if d.source_code.strip() else set()
+
+
+_TRIVIAL_RETURN = (ast.Attribute, ast.Name, ast.Constant)
+
+
+def _trivial_statement(stmt: ast.stmt) -> str | None:
+    """Why one statement is all a trivial body does (`pass`, `...`, a bare return of an
+    attribute, a name or a constant, `raise NotImplementedError`), or None."""
+    if isinstance(stmt, ast.Pass):
+        return "`pass`"
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        return "`...`" if stmt.value.value is Ellipsis else "a bare constant"
+    if isinstance(stmt, ast.Return):
+        value = stmt.value
+        if value is None or (isinstance(value, ast.Constant) and value.value is None):
+            return "a bare `return`"
+        if isinstance(value, ast.Attribute):
+            return f"a bare return of an attribute (`{ast.unparse(stmt)}`)"
+        if isinstance(value, _TRIVIAL_RETURN):
+            return (
+                f"a bare return of a {'name' if isinstance(value, ast.Name) else 'constant'} "
+                f"(`{ast.unparse(stmt)}`)"
+            )
+    if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+        exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+        if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+            return "`raise NotImplementedError`"
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Attribute)
+        and isinstance(stmt.value, _TRIVIAL_RETURN)
+    ):
+        return f"one attribute assignment (`{ast.unparse(stmt)}`)"
+    return None
+
+
+def nontrivial(d: Draft, env: CheckEnv) -> Result:
+    """Fails a solution whose every function has a body of one trivial statement."""
+    if not _is_python(d):
+        return (
+            None,
+            f"The offline judge reads only Python; this code is {language_name(d.language)}.",
+        )
+    tree = _python(d.output)
+    if tree is None:
+        return False, "The solution does not parse as Python, so what it does cannot be read."
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    if not functions:
+        return True, "The solution is top-level code, not a function with a trivial body."
+    trivial: list[tuple[str, str]] = []
+    for f in functions:
+        body = f.body[1:] if ast.get_docstring(f) is not None else f.body
+        why = _trivial_statement(body[0]) if len(body) == 1 else None
+        if why is None:
+            statements = sum(1 for n in ast.walk(f) if isinstance(n, ast.stmt)) - 1
+            return True, f"`{f.name}` does real work ({statements} statements in its body)."
+        trivial.append((f.name, why))
+    name, why = trivial[0]
+    return False, (
+        f"`{name}` has a body of one statement, {why}: too trivial to teach a model anything."
+    )
 
 
 # -- code summarization -------------------------------------------------------------------------
@@ -372,6 +444,7 @@ CHECKS: dict[str, Callable[[Draft, CheckEnv], Result]] = {
     "relevant": relevant,
     "clear_logic": clear_logic,
     "imports_used": imports_used,
+    "nontrivial": nontrivial,
     "faithful": faithful,
     "concise": concise,
     "prose_only": prose_only,

@@ -5,7 +5,9 @@
 - code summarization: the function without its docstring is the input, the human-written
   docstring the output;
 - code repair: a realistic bug is injected (`mutate`), the buggy code is the input, the original
-  code with a comment saying what was wrong and where is the output;
+  code with a comment saying what was wrong and where is the output; a bug the execution check
+  (`pipeline.verify.bug_is_observable`, run in the sandbox on inputs built from the function)
+  shows to change nothing is discarded and the next one tried;
 - code translation: skipped, with the reason (there is no translation it could stand behind).
 
 Its answers are the same JSON a model would give, so they go through the same parser and checks.
@@ -24,12 +26,13 @@ from typing import Any
 
 from pipeline.llm.base import Answer, BatchJournal, Request, skipped
 from pipeline.llm.offline.imports import infer_imports
-from pipeline.llm.offline.mutate import mutate
+from pipeline.llm.offline.mutate import Mutation, mutate
 from pipeline.llm.render import language_name
 from pipeline.llm.text import first_sentence
 from pipeline.records import Task
+from pipeline.verify import bug_is_observable
 
-VERSION = "offline-generator-1"
+VERSION = "offline-generator-2"  # 2: invisible planted bugs discarded
 
 # imperative verbs that open docstrings ("Return the ..."): turned into "that returns the ..."
 _VERBS = {
@@ -138,7 +141,7 @@ class OfflineGenerator:
             return skipped("the code does not parse as a Python function")
         if task is Task.GENERATION:
             return self._generate(code, docstring, function)
-        return self._repair(code, function)
+        return self._repair(code, function, str(context.get("imports") or ""))
 
     def _summarize(
         self, code: str, docstring: str, name: str, language: str, context: Mapping[str, Any]
@@ -165,9 +168,26 @@ class OfflineGenerator:
         output = ("\n".join(imports) + "\n\n\n" if imports else "") + code
         return _answer(Task.GENERATION, instruction, "", output)
 
-    def _repair(self, code: str, function: ast.FunctionDef | ast.AsyncFunctionDef) -> Answer:
+    def _repair(
+        self, code: str, function: ast.FunctionDef | ast.AsyncFunctionDef, imports: str = ""
+    ) -> Answer:
         seed = f"{self.seed}:{hashlib.sha256(code.encode('utf-8', 'surrogatepass')).hexdigest()}"
-        mutation = mutate(code, seed)
+        refused: list[str] = []
+
+        def observable(m: Mutation) -> bool:
+            # False only when the sandbox shows the bug changes nothing; None (cannot tell:
+            # a method, no inputs) keeps the bug, as before this check
+            seen = bug_is_observable(code, m.buggy_code, function.name, imports)
+            if seen is False:
+                refused.append(m.kind)
+            return seen is not False
+
+        mutation = mutate(code, seed, observable)
+        if mutation is None and refused:
+            return skipped(
+                f"every bug it could inject ({len(refused)} tried) changes nothing the function "
+                "returns on the inputs built from it (an invisible bug is not a repair task)"
+            )
         if mutation is None:
             return skipped(
                 "no place to inject a realistic bug (no comparison, range bound, call with two "

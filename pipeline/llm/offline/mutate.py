@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _FLIP: dict[type[ast.cmpop], tuple[str, str, str]] = {
@@ -238,10 +239,15 @@ def _apply(src: _Source, site: _Site) -> Mutation | None:
     return Mutation(site.kind, site.line, buggy, fixed, buggy_code, explanation)
 
 
-def mutate(code: str, seed: str) -> Mutation | None:
-    """Inject one bug into `code` (Python source), chosen by `seed`; None when there is no site.
+def mutate(
+    code: str, seed: str, accept: Callable[[Mutation], bool] | None = None
+) -> Mutation | None:
+    """Inject one bug into `code` (Python source), chosen by `seed`; None when there is no site
+    (or `accept` refuses every one).
 
-    The same code and seed always give the same mutation. The buggy code parses.
+    The same code and seed always give the same mutation. The buggy code parses. `accept`
+    (the offline generator passes an execution check) may refuse a mutation, for example one
+    that changes nothing observable; the next site in the seeded order is tried.
     """
     try:
         tree = ast.parse(code)
@@ -256,7 +262,7 @@ def mutate(code: str, seed: str) -> Mutation | None:
         kind = rng.choice(sorted(by_kind))
         site = rng.choice(by_kind[kind])
         mutation = _apply(src, site)
-        if mutation is not None:
+        if mutation is not None and (accept is None or accept(mutation)):
             return mutation
         by_kind[kind].remove(site)
         if not by_kind[kind]:
