@@ -10,7 +10,7 @@ from audit_pool import Pool, build_pool
 from streamlit.testing.v1 import AppTest
 
 from pipeline.agreement import UNSPECIFIED
-from pipeline.audit.report import AuditReport, audit_report
+from pipeline.audit.report import AuditReport, audit_report, next_to_audit
 from pipeline.store import Workspace
 from pipeline.store.audit import calibration_ids, draw_calibration
 from pipeline.store.reviews import add_review
@@ -138,3 +138,86 @@ def test_draw_button_draws_seeded_and_opens_the_calibration_queue(
         ids = calibration_ids(ws)
         seeds = {r[0] for r in ws.db.execute("SELECT seed FROM calibration_draws WHERE draw = 2")}
     assert len(ids) == 45 and seeds == {1234}
+    # the Review page opens on the calibration sample, in draw order
+    assert at.session_state["review_queue"]["ids"] == ids
+    assert any("calibration sample, in draw order" in c.value for c in at.caption)
+
+
+def _review(root: Path, **state: object) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["workspace_path"] = str(root)
+    at.session_state["reviewer"] = "ana"
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("views/review.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_review_page_offers_the_risk_order_with_its_reasons(
+    audited: tuple[Path, Pool, AuditReport],
+) -> None:
+    root, _, _ = audited
+    at = _review(root)
+    at.selectbox(key="rv_sort").select("most likely wrong first").run()
+    assert not at.exception, [e.message for e in at.exception]
+    with Workspace(root) as ws:
+        ranked = next_to_audit(ws)
+    queue = at.session_state["review_queue"]["ids"]
+    assert queue[: len(ranked)] == [r.instance_id for r in ranked]
+    note = next(c.value for c in at.caption if c.value.startswith("Risk rank"))
+    assert note.startswith(f"Risk rank 1 · score {ranked[0].score:.0%}")
+    # the sort order does not apply to the calibration sample
+    at.segmented_control(key="review_source").set_value("calibration sample").run()
+    assert at.selectbox(key="rv_sort").disabled
+    with Workspace(root) as ws:
+        assert at.session_state["review_queue"]["ids"] == calibration_ids(ws)
+
+
+def test_bulk_reject_of_a_filtered_queue_and_its_undo(
+    audited: tuple[Path, Pool, AuditReport],
+) -> None:
+    root, pool, _ = audited
+    at = _review(root)
+    at.multiselect(key="rv_tasks").set_value(["code_summarization"])
+    at.pills(key="rv_judge").set_value(["reject"])
+    at.selectbox(key="rv_human").select("unreviewed").run()
+    queue = at.session_state["review_queue"]["ids"]
+    want = [i for i in pool.rejected if pool.task_of[i] == "code_summarization"]
+    want = [i for i in want if i not in set(pool.rejected[:6])]  # ben reviewed those
+    assert sorted(queue) == sorted(want) and queue
+    go = at.button(key="rv_bulk_go")
+    assert go.label == f"Reject {len(queue)} instances" and go.disabled
+    at.text_input(key="rv_bulk_reason").input("judge rejects: spot-checked")
+    at.run()
+    assert at.button(key="rv_bulk_go").disabled  # not confirmed yet
+    sure = next(c for c in at.checkbox if c.label.startswith("Yes, reject all"))
+    assert sure.label == f"Yes, reject all {len(queue)} instances of this queue"
+    sure.check().run()
+    at.button(key="rv_bulk_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    with Workspace(root) as ws:
+        rows = ws.db.execute(
+            "SELECT batch_id, COUNT(*), MIN(reason), MIN(verdict), MAX(reviewer) FROM reviews "
+            "WHERE batch_id IS NOT NULL GROUP BY batch_id"
+        ).fetchall()
+    assert len(rows) == 1
+    batch, count, reason, verdict, who = rows[0]
+    assert (count, reason, verdict, who) == (
+        len(queue),
+        "judge rejects: spot-checked",
+        "reject",
+        "ana",
+    )
+    at.button(key="rv_bulk_undo").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    with Workspace(root) as ws:
+        in_force = ws.db.execute(
+            "SELECT COUNT(*) FROM reviews r WHERE r.batch_id = ? "
+            "AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)",
+            (batch,),
+        ).fetchone()[0]
+        latest = {r[0] for r in ws.db.execute("SELECT instance_id FROM latest_reviews")}
+    assert in_force == 0 and not latest & set(queue)
+    assert not any(b.key == "rv_bulk_undo" for b in at.button)

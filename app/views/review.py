@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import data, state
+from app import audit_parts, bulk_parts, data, state
 from app.review_parts import (
     CODE_LINES,
     code_block,
@@ -35,7 +35,7 @@ from pipeline.records import (
     Verdict,
 )
 
-QUEUE_KEY = "review_queue"  # {"key": filter fingerprint, "ids": [...], "cursor": int}
+QUEUE_KEY = "review_queue"  # {"key": fingerprint, "ids": [...], "cursor": int, "order": ...}
 PIN_KEY = "review_pinned"  # an instance opened by link that is not in the queue
 URL_KEY = "review_url_id"  # the id this session last wrote to the URL
 FLASH_KEY = "review_flash"
@@ -55,6 +55,18 @@ def _k(kind: str, iid: str, name: str = "") -> str:
 # -- the queue ------------------------------------------------------------------------------
 with st.sidebar:
     st.subheader("Queue", anchor=False)
+    f_source = st.segmented_control(
+        "Source",
+        list(rq.QueueSource),
+        default=rq.QueueSource.ALL,
+        required=True,
+        key=state.REVIEW_SOURCE,
+        persist_state="session",
+        help="The calibration sample: instances drawn at random (Agreement page, or "
+        "wavecurate audit sample) whose reviews estimate how many accepts are wrong; reviewed "
+        "in draw order. The filters below apply to either source.",
+    )
+    source = rq.QueueSource(f_source or rq.QueueSource.ALL)
     f_tasks = st.multiselect("Task", tasks, key="rv_tasks", persist_state="session")
     f_judge = st.pills(
         "Judge verdict",
@@ -84,10 +96,22 @@ with st.sidebar:
         key="rv_flagged",
         persist_state="session",
     )
-    f_sort = st.selectbox("Sort", list(rq.SortOrder), key="rv_sort", persist_state="session")
+    f_sort = st.selectbox(
+        "Sort",
+        list(rq.SortOrder),
+        key="rv_sort",
+        persist_state="session",
+        disabled=source is rq.QueueSource.CALIBRATION,
+        help="The calibration sample is always in draw order. Most likely wrong first: the "
+        "audit's risk ranking of unreviewed instances (reviewed ones and calibration draws "
+        "after).",
+    )
     refresh = st.button("Refresh queue", icon=":material/refresh:", width="stretch")
 
-limit_ids: list[str] | None = st.session_state.get(IDS_KEY)
+# a selection from the map limits the whole queue, not the calibration sample
+limit_ids: list[str] | None = (
+    st.session_state.get(IDS_KEY) if source is rq.QueueSource.ALL else None
+)
 qfilter = rq.QueueFilter(
     tasks=frozenset(f_tasks),
     judge_verdicts=frozenset(f_judge or ()),
@@ -98,15 +122,32 @@ qfilter = rq.QueueFilter(
     ids=None if limit_ids is None else frozenset(limit_ids),
 )
 order = rq.SortOrder(f_sort or rq.SortOrder.INGESTION)
-fingerprint = repr((qfilter, order, me if order is rq.SortOrder.SHUFFLED else ""))
+fingerprint = repr((source, qfilter, order, me if order is rq.SortOrder.SHUFFLED else ""))
 queue_state: dict[str, Any] | None = st.session_state.get(QUEUE_KEY)
 if refresh or queue_state is None or queue_state["key"] != fingerprint:
-    ids = data.queue(qfilter, order, seed=me)
+    if source is rq.QueueSource.CALIBRATION:
+        ids = data.calibration_queue(qfilter)
+    else:
+        ids = data.queue(qfilter, order, seed=me)
     keep = queue_state["ids"][queue_state["cursor"]] if queue_state and queue_state["ids"] else None
+    # a new filter keeps your place; a new source or order starts at its top
+    if queue_state and queue_state.get("order") != (source, order):
+        keep = None
     cursor = ids.index(keep) if keep in ids else 0
-    queue_state = {"key": fingerprint, "ids": ids, "cursor": cursor}
+    queue_state = {"key": fingerprint, "ids": ids, "cursor": cursor, "order": (source, order)}
     st.session_state[QUEUE_KEY] = queue_state
 queue: list[str] = queue_state["ids"]
+with st.sidebar:
+    bulk_parts.bulk_panel(
+        queue,
+        "the selection from the map"
+        if limit_ids is not None
+        else "the calibration sample"
+        if source is rq.QueueSource.CALIBRATION
+        else "this queue",
+        fingerprint,
+        me,
+    )
 
 # a deep link (?instance=ID) that this session did not write itself opens that instance
 linked = st.query_params.get(state.QUERY_INSTANCE)
@@ -262,6 +303,11 @@ with st.container(horizontal=True, vertical_alignment="center", key="rv_head"):
         label = st.session_state.get(IDS_LABEL_KEY) or "selection"
         st.caption(plain(f"Queue limited to the {label}."))
         st.button("Show every instance", on_click=_clear_ids, type="tertiary")
+    elif source is rq.QueueSource.CALIBRATION:
+        st.caption("The calibration sample, in draw order.")
+if source is rq.QueueSource.ALL and order is rq.SortOrder.MOST_LIKELY_WRONG and current:
+    place, ranked = data.risk_ranking().get(current, (None, None))
+    audit_parts.risk_note(ranked, place)
 if not me:
     st.warning(
         "Type your name under Reviewer in the sidebar: every decision is recorded under it.",
