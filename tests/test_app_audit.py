@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline.agreement import UNSPECIFIED
 from pipeline.audit.report import AuditReport, audit_report, next_to_audit
 from pipeline.store import Workspace
-from pipeline.store.audit import calibration_ids, draw_calibration
+from pipeline.store.audit import calibration_ids, draw_calibration, flagged_by_reviewers
 from pipeline.store.reviews import add_review
 
 APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
@@ -221,3 +221,28 @@ def test_bulk_reject_of_a_filtered_queue_and_its_undo(
         latest = {r[0] for r in ws.db.execute("SELECT instance_id FROM latest_reviews")}
     assert in_force == 0 and not latest & set(queue)
     assert not any(b.key == "rv_bulk_undo" for b in at.button)
+
+
+def test_bulk_flag_of_a_map_selection_and_its_undo(
+    audited: tuple[Path, Pool, AuditReport],
+) -> None:
+    root, pool, _ = audited
+    chosen = pool.accepted[-7:]
+    at = _review(root, review_ids=chosen, review_ids_label="map selection of 7 samples")
+    assert sorted(at.session_state["review_queue"]["ids"]) == sorted(chosen)
+    at.segmented_control(key="rv_bulk_action").set_value("flag").run()
+    at.text_input(key="rv_bulk_reason").input("look again: same template").run()
+    sure = next(c for c in at.checkbox if c.label.startswith("Yes, flag all"))
+    assert sure.label == "Yes, flag all 7 instances of the map selection of 7 samples"
+    sure.check().run()
+    assert at.button(key="rv_bulk_go").label == "Flag 7 instances"
+    at.button(key="rv_bulk_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    with Workspace(root) as ws:
+        assert flagged_by_reviewers(ws) == set(chosen)
+        batches = {r[0] for r in ws.db.execute("SELECT batch_id FROM review_flags")}
+        reviews = ws.db.execute("SELECT COUNT(*) FROM reviews WHERE batch_id IS NOT NULL")
+        assert len(batches) == 1 and reviews.fetchone()[0] == 0  # a flag is not a verdict
+    at.button(key="rv_bulk_undo").click().run()
+    with Workspace(root) as ws:
+        assert flagged_by_reviewers(ws) == set()

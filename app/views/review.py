@@ -140,7 +140,7 @@ queue: list[str] = queue_state["ids"]
 with st.sidebar:
     bulk_parts.bulk_panel(
         queue,
-        "the selection from the map"
+        f"the {st.session_state.get(IDS_LABEL_KEY) or 'selection from the map'}"
         if limit_ids is not None
         else "the calibration sample"
         if source is rq.QueueSource.CALIBRATION
