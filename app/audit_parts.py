@@ -98,8 +98,8 @@ def stats_frame(rows: Sequence[tuple[str, str, AgreementStats]]) -> pd.DataFrame
                 "agreement 95%": span(s.observed),
                 "kappa": num(s.kappa.estimate),
                 "kappa 95%": span(s.kappa, num),
-                "flipped to pass": m[1][0] if criterion else None,
-                "flipped to fail": m[0][1] if criterion else None,
+                "flipped to pass": f"{m[1][0]:,}" if criterion else "",  # blank: not a criterion
+                "flipped to fail": f"{m[0][1]:,}" if criterion else "",
             }
         )
     return pd.DataFrame(out)
@@ -122,14 +122,14 @@ def stats_table(rows: Sequence[tuple[str, str, AgreementStats]], alt: str) -> No
             ),
             "kappa 95%": st.column_config.TextColumn("kappa 95%", help="Cohen's (1960) interval"),
             "agreement 95%": st.column_config.TextColumn("agreement 95%", help="Wilson interval"),
-            "flipped to pass": st.column_config.NumberColumn(
+            "flipped to pass": st.column_config.TextColumn(
                 "flipped to pass", help="The judge said fail; the reviewer, pass"
             ),
-            "flipped to fail": st.column_config.NumberColumn(
+            "flipped to fail": st.column_config.TextColumn(
                 "flipped to fail", help="The judge said pass; the reviewer, fail"
             ),
         },
-        height=36 * (len(frame) + 1) + 2,  # every row, no inner scrolling
+        height=35 * (len(frame) + 1) + 3,  # every row, no inner scrolling
         alt=alt,
     )
 

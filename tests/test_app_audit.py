@@ -107,6 +107,8 @@ def test_agreement_page_shows_every_kappa_with_n_and_interval(
     unspecified = table.loc[f"criterion {UNSPECIFIED}"]
     assert unspecified["n"] == 2 and unspecified["agreement"] == 0.0
     assert (unspecified["kappa"], unspecified["kappa 95%"]) == ("n/a", "n/a")
+    assert unspecified["flipped to fail"] == "2"  # the judge passed, the person failed
+    assert table.loc["verdict", "flipped to fail"] == ""  # not a criterion
     metrics = {m.label: m for m in at.metric}
     kappa = metrics["Cohen's kappa"]
     k = report.overall.kappa

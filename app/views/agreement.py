@@ -172,26 +172,28 @@ with st.container(border=True):
                 alt="Confusion matrix of judge against human verdicts",
             )
         with right:
-            if who == EVERYONE:  # the audit report: per task too
-                rows = [
-                    ("verdict", "", audit.overall),
-                    *(("task", t, s) for t, s in audit.per_task.items()),
-                    *(("criterion", c, s) for c, s in audit.per_criterion.items()),
-                ]
+            if who == EVERYONE:
+                audit_parts.judge_accept_metrics(audit)
             else:
-                rows = [
-                    ("verdict", "", agreement_stats(report.overall)),
-                    *(
-                        ("criterion", c, criterion_stats(c, a))
-                        for c, a in report.per_criterion.items()
-                    ),
-                ]
-            st.caption("Per task and per criterion, with 95% intervals")
-            audit_parts.stats_table(
-                rows, "Agreement and kappa between judge and reviewers with 95% intervals"
-            )
-        if who == EVERYONE:
-            audit_parts.judge_accept_metrics(audit)
+                st.caption(
+                    "The judge's precision and recall of accept are shown for everyone's "
+                    "decisions together."
+                )
+        if who == EVERYONE:  # the audit report: per task too
+            rows = [
+                ("verdict", "", audit.overall),
+                *(("task", t, s) for t, s in audit.per_task.items()),
+                *(("criterion", c, s) for c, s in audit.per_criterion.items()),
+            ]
+        else:
+            rows = [
+                ("verdict", "", agreement_stats(report.overall)),
+                *(("criterion", c, criterion_stats(c, a)) for c, a in report.per_criterion.items()),
+            ]
+        st.caption("Per task and per criterion, with 95% intervals")
+        audit_parts.stats_table(
+            rows, "Agreement and kappa between judge and reviewers with 95% intervals"
+        )
     else:
         st.info(
             "No instance has both a judge verdict and a human review yet.", icon=":material/info:"
