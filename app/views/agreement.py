@@ -94,6 +94,13 @@ def _draw(n: int, seed: int) -> None:
     st.session_state[state.REVIEW_SOURCE] = QueueSource.CALIBRATION.value
 
 
+def _to_review() -> None:
+    """Open the Review page; the name travels as ?reviewer= (a page switch can lose the
+    sidebar's name on a first visit, before the browser has its cookie)."""
+    me = data.reviewer()
+    st.switch_page("views/review.py", query_params={state.QUERY_REVIEWER: me} if me else None)
+
+
 st.title("Agreement", anchor=False)
 st.caption(
     "How far the unread rest can be trusted, how often the human reviewers agree with the "
@@ -145,7 +152,7 @@ with st.container(border=True):
         )
     if drew:
         _draw(int(how_many), int(seed))
-        st.switch_page("views/review.py")
+        _to_review()
     if waiting > 0:
         st.info(
             f"{waiting:,} drawn instances are waiting for a review.",
@@ -153,7 +160,7 @@ with st.container(border=True):
         )
         if st.button("Review the calibration sample", icon=":material/rate_review:"):
             st.session_state[state.REVIEW_SOURCE] = QueueSource.CALIBRATION.value
-            st.switch_page("views/review.py")
+            _to_review()
 
 report = data.agreement()
 names = [a.reviewer for a in report.activity]

@@ -55,10 +55,11 @@ def _k(kind: str, iid: str, name: str = "") -> str:
 # -- the queue ------------------------------------------------------------------------------
 with st.sidebar:
     st.subheader("Queue", anchor=False)
+    # the Agreement page may have chosen the source (after a draw): no `default=` to clash with it
+    st.session_state.setdefault(state.REVIEW_SOURCE, rq.QueueSource.ALL.value)
     f_source = st.segmented_control(
         "Source",
         list(rq.QueueSource),
-        default=rq.QueueSource.ALL,
         required=True,
         key=state.REVIEW_SOURCE,
         persist_state="session",
