@@ -26,6 +26,7 @@ from app import state
 from pipeline import review as rq
 from pipeline.records import (
     Clearance,
+    Execution,
     ExportFilters,
     ExportFormat,
     Flag,
@@ -38,6 +39,7 @@ from pipeline.records import (
 from pipeline.store import Workspace, WorkspaceError
 from pipeline.store import audit as store_audit
 from pipeline.store import drafts as store_drafts
+from pipeline.store import executions as store_executions
 from pipeline.store import flags as store_flags
 from pipeline.store import maps as store_maps
 from pipeline.store import queue as store_queue
@@ -131,6 +133,11 @@ def instance(instance_id: str) -> Instance | None:
     """One instance with its sample, the judge's answers and its history (read live), or None
     when no instance has this id."""
     return store_queue.instance_detail(workspace(), instance_id)
+
+
+def execution(instance_id: str) -> Execution | None:
+    """The instance's execution verdict from the verify stage (read live), or None."""
+    return store_executions.execution_for(workspace(), instance_id)
 
 
 def reviewed_ids() -> set[str]:
@@ -480,6 +487,21 @@ def skipped_frame(f: dict[str, Any]) -> pd.DataFrame:
         for reason, n in reasons.items()
     ]
     return pd.DataFrame(rows, columns=["task", "reason", "count"]).astype({"count": "int64"})
+
+
+EXEC_COLUMNS = ("pass", "fail", "inconclusive", "not_applicable")
+
+
+def execution_frame(f: dict[str, Any]) -> pd.DataFrame:
+    """Execution verdicts per task (rows) and verdict (columns), with the share conclusive
+    (pass or fail among the runnable ones); empty before verify has run."""
+    rows = []
+    for task, counts in sorted((f.get("execution_by_task") or {}).items()):
+        n = {v: int(counts.get(v, 0)) for v in EXEC_COLUMNS}
+        runnable = n["pass"] + n["fail"] + n["inconclusive"]
+        share = f"{(n['pass'] + n['fail']) / runnable:.0%}" if runnable else "n/a"
+        rows.append({"task": str(task).removeprefix("code_"), **n, "conclusive": share})
+    return pd.DataFrame(rows, columns=["task", *EXEC_COLUMNS, "conclusive"])
 
 
 COVERAGE_METHODS = {"kcenter": "k-center greedy", "random": "random", "kmeanspp": "k-means++"}

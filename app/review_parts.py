@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import streamlit as st
 
 from app.text import plain
-from pipeline.records import CriterionAnswer
+from pipeline.records import CriterionAnswer, Execution
 
 LINE_PX = 21  # one line of st.code
 FRAME_PX = 34  # st.code's padding
@@ -76,3 +77,35 @@ def criterion_card(
             )
         st.text(c.rationale)
     return bool(passes)
+
+
+BadgeColor = Literal["green", "red", "orange", "gray"]
+EXECUTION_BADGE: dict[str, tuple[BadgeColor, str, str]] = {
+    "pass": ("green", ":material/check:", "execution: pass"),
+    "fail": ("red", ":material/close:", "execution: fail"),
+    "inconclusive": ("orange", ":material/help:", "execution: inconclusive"),
+    "not_applicable": ("gray", ":material/remove:", "execution: not applicable"),
+}
+
+
+def execution_panel(ex: Execution | None, judge_verdict: str | None) -> None:
+    """The execution evidence beside the judge: a badge, what was found, and (folded) the inputs
+    tried with expected vs got for the failing one. Says so when verify has not run."""
+    if ex is None:
+        st.caption("Execution: not verified yet (`wavecurate verify`).")
+        return
+    fallback: tuple[BadgeColor, str, str] = ("gray", ":material/help:", ex.verdict)
+    color, icon, label = EXECUTION_BADGE.get(ex.verdict, fallback)
+    contradicts = (judge_verdict == "accept" and ex.verdict == "fail") or (
+        judge_verdict == "reject" and ex.verdict == "pass"
+    )
+    st.badge(label + (" · contradicts the judge" if contradicts else ""), icon=icon, color=color)
+    st.text(ex.detail)
+    if ex.failing_input is not None:
+        st.caption("Failing input")
+        st.code(ex.failing_input, language="python", wrap_lines=False)
+        st.caption("Expected (the reference) vs got (the output)")
+        st.code(f"expected: {ex.expected}\ngot:      {ex.got}", language=None, wrap_lines=False)
+    if ex.inputs:
+        with st.expander(f"Inputs tried ({len(ex.inputs)}, {ex.agreed} agreed)"):
+            st.code("\n".join(ex.inputs), language="python", wrap_lines=False)

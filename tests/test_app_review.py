@@ -349,3 +349,35 @@ def test_map_click_opens_a_sample(built: SyntheticWorkspace) -> None:
     with Workspace(built.root) as w:
         code = w.db.execute("SELECT code FROM samples WHERE id = ?", (sample,)).fetchone()[0]
     assert at.code[0].value == code.rstrip("\n")  # st.code drops the final newline
+
+
+def test_the_execution_evidence_stands_beside_the_judge(
+    built: SyntheticWorkspace, ws: Workspace
+) -> None:
+    """A stored execution verdict shows as a badge with what was found, the failing input and
+    expected vs got; an instance never verified says so; the Overview counts verdicts per task."""
+    from pipeline.records import Execution
+    from pipeline.store.executions import save_execution
+
+    at = open_app(built.root, "review", reviewer="ana")
+    first = _current(at)
+    assert any("not verified yet" in c.value for c in at.caption)
+    save_execution(
+        ws,
+        Execution(
+            first, "fail", "the output disagrees with the reference on 1 of 5 inputs",
+            inputs=("f(1)", "f(2)"), agreed=1, failing_input="f(2)", expected="4", got="5",
+            mechanism="namespaces+uid",
+        ),
+    )  # fmt: skip
+    at = open_app(built.root, "review", reviewer="ana", instance=first)
+    assert _current(at) == first
+    badges = [m.value for m in at.markdown if "badge[" in m.value]  # st.badge is Markdown
+    assert any("execution: fail" in b for b in badges), badges
+    assert any("disagrees with the reference" in t.value for t in at.text)
+    codes = [c.value for c in at.code]
+    assert "f(2)" in codes and "expected: 4\ngot:      5" in codes
+    overview = open_app(built.root, "overview", reviewer="ana")
+    frames = [d.value for d in overview.dataframe if "conclusive" in d.value.columns]
+    assert len(frames) == 1
+    assert frames[0]["fail"].sum() == 1 and frames[0]["pass"].sum() == 0

@@ -105,6 +105,15 @@ with st.container(border=True):
             column_config={"reason": st.column_config.TextColumn(width="large")},
         )  # fmt: skip
 
+    executions = data.execution_frame(f)
+    if not executions.empty:
+        st.caption(
+            "Execution evidence (`wavecurate verify`): generated code run against the sample's own "
+            f"code in a sandbox; {f.get('rejected_by_execution', 0):,} final rejects came from a "
+            "failed execution"
+        )
+        st.dataframe(executions, hide_index=True, width="stretch", key="ov_execution")
+
 left, right = st.columns([1, 3], gap="medium")
 with left, st.container(border=True, height="stretch"):
     st.subheader("Cost and tokens", anchor=False)

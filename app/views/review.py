@@ -21,6 +21,7 @@ from app.review_parts import (
     criterion_card,
     diff_block,
     docstring_shown_in,
+    execution_panel,
     ordered_criteria,
 )
 from app.text import plain
@@ -532,6 +533,8 @@ with judge_col:
         st.info("Not judged yet.", icon=":material/gavel:")
     for n, c in enumerate(failed):
         criterion_card(c, _k("flip", iid, c.criterion), lambda: _save_draft(iid), f"rv_fail_{n}")
+    with st.container(border=True, key="rv_execution"):
+        execution_panel(data.execution(iid), detail.judgment.verdict if detail.judgment else None)
     if passed:
         with st.expander(f"Passed ({len(passed)})", icon=":material/check_circle:"):
             for n, c in enumerate(passed):
