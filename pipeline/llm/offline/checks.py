@@ -64,6 +64,14 @@ def _is_python(d: Draft) -> bool:
     return d.language.lower() == "python"
 
 
+def _not_python(d: Draft, verb: str = "reads") -> Result | None:
+    """The undecided result of a check that `verb`s only Python, when `d`'s code is not Python;
+    None when it is."""
+    if _is_python(d):
+        return None
+    return None, f"The offline judge {verb} only Python; this code is {language_name(d.language)}."
+
+
 def _first_bad_line(text: str) -> tuple[int, str]:
     """The line where Python parsing fails, and its text."""
     try:
@@ -192,11 +200,8 @@ def _depth(node: ast.AST, level: int = 0) -> tuple[int, int]:
 
 
 def clear_logic(d: Draft, env: CheckEnv) -> Result:
-    if not _is_python(d):
-        return (
-            None,
-            f"The offline judge reads only Python; this code is {language_name(d.language)}.",
-        )
+    if (not_python := _not_python(d)) is not None:
+        return not_python
     tree = _python(d.output)
     if tree is None:
         return False, "The solution does not parse as Python, so its logic cannot be followed."
@@ -221,11 +226,8 @@ def clear_logic(d: Draft, env: CheckEnv) -> Result:
 
 
 def imports_used(d: Draft, env: CheckEnv) -> Result:
-    if not _is_python(d):
-        return (
-            None,
-            f"The offline judge reads only Python; this code is {language_name(d.language)}.",
-        )
+    if (not_python := _not_python(d)) is not None:
+        return not_python
     names = free_names(d.output)
     if names is None:
         return False, "The solution does not parse as Python, so its names cannot be resolved."
@@ -287,11 +289,8 @@ def _trivial_statement(stmt: ast.stmt) -> str | None:
 
 def nontrivial(d: Draft, env: CheckEnv) -> Result:
     """Fails a solution whose every function has a body of one trivial statement."""
-    if not _is_python(d):
-        return (
-            None,
-            f"The offline judge reads only Python; this code is {language_name(d.language)}.",
-        )
+    if (not_python := _not_python(d)) is not None:
+        return not_python
     tree = _python(d.output)
     if tree is None:
         return False, "The solution does not parse as Python, so what it does cannot be read."
@@ -368,11 +367,8 @@ def real_error(d: Draft, env: CheckEnv) -> Result:
 
 
 def fix_valid(d: Draft, env: CheckEnv) -> Result:
-    if not _is_python(d):
-        return (
-            None,
-            f"The offline judge parses only Python; this code is {language_name(d.language)}.",
-        )
+    if (not_python := _not_python(d, "parses")) is not None:
+        return not_python
     code = strip_fences(d.output)
     if _python(code) is None:
         line, shown = _first_bad_line(code)
