@@ -37,16 +37,36 @@ def _root(ws: Workspace, extra: str = "") -> Path:
     return ws.root
 
 
-def test_every_call_failing_exits_2_and_says_so(
-    ws: Workspace, fake_env: FakeAnthropic, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("setting", "error", "says", "calls"),
+    [
+        # breaker off: the whole queue was tried
+        ("breaker_errors = 0\n", "boom", ("every call of this run failed (12 of 12)",), (12, 12)),
+        # not the queue of 12 (at most one more was in flight)
+        (
+            "breaker_errors = 3\n",
+            "server down",
+            ("the last 3 calls failed in a row (llm.breaker_errors = 3)", "server down"),
+            (3, 4),
+        ),
+    ],
+)
+def test_failing_calls_exit_2_and_say_why(
+    ws: Workspace,
+    fake_env: FakeAnthropic,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    error: str,
+    says: tuple[str, ...],
+    calls: tuple[int, int],
 ) -> None:
-    root = _root(ws, "breaker_errors = 0\n")
-    fake_env.script(*[error_reply(500, "boom")] * 12)
-    code = generate(root)
-    assert code == llm.EXIT_STOPPED
+    """Every call failing stops the run with exit 2; with the breaker on, after N in a row."""
+    root = _root(ws, setting)
+    fake_env.script(*[error_reply(500, error)] * 12)
+    assert generate(root) == llm.EXIT_STOPPED
     err = capsys.readouterr().err
-    assert "every call of this run failed (12 of 12)" in err
-    assert len(fake_env.requests) == 12  # breaker off: the whole queue was tried
+    assert all(line in err for line in says), err
+    assert calls[0] <= len(fake_env.requests) <= calls[1]
 
 
 def test_a_share_of_failures_exits_2_below_it_exits_0(
@@ -62,19 +82,6 @@ def test_a_share_of_failures_exits_2_below_it_exits_0(
     fake_env.script(error_reply(500, "boom"), error_reply(500, "boom"))
     code = generate(root)
     assert code == 0, capsys.readouterr().err
-
-
-def test_the_breaker_stops_after_n_failures_in_a_row(
-    ws: Workspace, fake_env: FakeAnthropic, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root = _root(ws, "breaker_errors = 3\n")
-    fake_env.script(*[error_reply(500, "server down")] * 12)
-    code = generate(root)
-    assert code == llm.EXIT_STOPPED
-    err = capsys.readouterr().err
-    assert "the last 3 calls failed in a row (llm.breaker_errors = 3)" in err
-    assert "server down" in err
-    assert 3 <= len(fake_env.requests) <= 4  # not the queue of 12 (at most one more was in flight)
 
 
 def test_a_closed_port_stops_after_a_few_calls(

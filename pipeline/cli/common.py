@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,25 @@ def add_workspace_arg(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="workspace folder (default: the current folder)",
     )
+
+
+def add_command(
+    sub: Any,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    options: Callable[[argparse.ArgumentParser], None] = add_workspace_arg,
+) -> argparse.ArgumentParser:
+    """Add the sub-command `name` that runs `run(args)` to `sub`, with `options` (--workspace).
+
+    `run`'s docstring is the command's help: its first line the one-line help, the paragraph
+    after the blank line the `--help` description (argparse folds its white space). One text
+    says what the command does, to a reader of the code and on the terminal.
+    """
+    help_line, _, description = inspect.cleandoc(run.__doc__ or "").partition("\n\n")
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_line, description=description)
+    options(p)
+    p.set_defaults(func=run)
+    return p
 
 
 def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspace:
