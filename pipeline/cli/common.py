@@ -37,10 +37,23 @@ def add_command(
     after the blank line the `--help` description (argparse folds its white space). One text
     says what the command does, to a reader of the code and on the terminal.
     """
-    help_line, _, description = inspect.cleandoc(run.__doc__ or "").partition("\n\n")
-    p: argparse.ArgumentParser = sub.add_parser(name, help=help_line, description=description)
+    p = _add_documented(sub, name, run.__doc__ or "")
     options(p)
     p.set_defaults(func=run)
+    return p
+
+
+def add_group(sub: Any, name: str, doc: str, *, dest: str, metavar: str) -> Any:
+    """Add the command group `name` to `sub`; return the set its sub-commands are added to (one
+    of them required, its name in `args.<dest>`). `doc` is written as a command's docstring: the
+    one-line help, a blank line, the `--help` description."""
+    p = _add_documented(sub, name, doc)
+    return p.add_subparsers(dest=dest, metavar=metavar, required=True)
+
+
+def _add_documented(sub: Any, name: str, doc: str) -> argparse.ArgumentParser:
+    help_line, _, description = inspect.cleandoc(doc).partition("\n\n")
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_line, description=description)
     return p
 
 

@@ -12,20 +12,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli.common import add_command, fail, open_workspace
+from pipeline.cli.common import add_command, add_group, fail, open_workspace
 
 SHOWN_ERRORS = 50
+REVIEWS = """import or export human reviews as JSONL
+
+    Reviews as JSONL, one object a line: instance_id, verdict (accept|reject), reviewer, and
+    optional reason, criteria ({name: true|false}, pass/fail as the reviewer sees it) and edits
+    ({instruction|input|output: text})."""
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "reviews",
-        help="import or export human reviews as JSONL",
-        description="Reviews as JSONL, one object a line: instance_id, verdict (accept|reject), "
-        "reviewer, and optional reason, criteria ({name: true|false}, pass/fail as the reviewer "
-        "sees it) and edits ({instruction|input|output: text}).",
-    )
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = add_group(sub, "reviews", REVIEWS, dest="action", metavar="ACTION")
     imp = add_command(actions, "import", cmd_import)
     imp.add_argument("file", type=Path, metavar="FILE", help="the JSONL file to read")
     exp = add_command(actions, "export", cmd_export)
