@@ -59,6 +59,30 @@ def is_run_only(f: dataclasses.Field[Any]) -> bool:
     return bool(f.metadata.get("run_only"))
 
 
+# the options of a stage that calls a model, the same in [generate] and [judge]
+_CALL_OPTIONS: dict[str, dict[str, Any]] = {
+    "max_tokens": {"default": 2048, "metadata": _help("answer budget per call")},
+    "batch": {
+        "default": False,
+        "metadata": _help("anthropic: use the Message Batches API (half price, slower)"),
+    },
+    "retry_failed": {
+        "default": False,
+        "metadata": _run_only("retry the failed ones (no answer from the cache)"),
+    },
+    "limit": {"default": None, "metadata": _run_only("take only the first N")},
+    "dry_run": {
+        "default": False,
+        "metadata": _run_only("make no call, write nothing: estimate the cost"),
+    },
+}
+
+
+def _call_option(name: str) -> Any:
+    """A fresh field for the call option `name` (a dataclass field belongs to one class)."""
+    return field(**_CALL_OPTIONS[name])
+
+
 @dataclass
 class SourcesConfig:
     stdlib: bool = field(
@@ -180,17 +204,11 @@ class GenerateConfig:
     good_examples: int = field(default=2, metadata=_help("good few-shot examples per prompt"))
     bad_examples: int = field(default=1, metadata=_help("bad few-shot examples per prompt"))
     seed: int = field(default=0, metadata=_help("draws each sample's task and target language"))
-    max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
-    batch: bool = field(
-        default=False, metadata=_help("anthropic: use the Message Batches API (half price, slower)")
-    )
-    retry_failed: bool = field(
-        default=False, metadata=_run_only("retry the failed ones (no answer from the cache)")
-    )
-    limit: int | None = field(default=None, metadata=_run_only("take only the first N"))
-    dry_run: bool = field(
-        default=False, metadata=_run_only("make no call, write nothing: estimate the cost")
-    )
+    max_tokens: int = _call_option("max_tokens")
+    batch: bool = _call_option("batch")
+    retry_failed: bool = _call_option("retry_failed")
+    limit: int | None = _call_option("limit")
+    dry_run: bool = _call_option("dry_run")
 
 
 @dataclass
@@ -214,17 +232,11 @@ class JudgeConfig:
         default=0.75,
         metadata=_help("offline judge: least similarity of fixed to buggy code (minimal fix)"),
     )
-    max_tokens: int = field(default=2048, metadata=_help("answer budget per call"))
-    batch: bool = field(
-        default=False, metadata=_help("anthropic: use the Message Batches API (half price, slower)")
-    )
-    retry_failed: bool = field(
-        default=False, metadata=_run_only("retry the failed ones (no answer from the cache)")
-    )
-    limit: int | None = field(default=None, metadata=_run_only("take only the first N"))
-    dry_run: bool = field(
-        default=False, metadata=_run_only("make no call, write nothing: estimate the cost")
-    )
+    max_tokens: int = _call_option("max_tokens")
+    batch: bool = _call_option("batch")
+    retry_failed: bool = _call_option("retry_failed")
+    limit: int | None = _call_option("limit")
+    dry_run: bool = _call_option("dry_run")
 
 
 @dataclass

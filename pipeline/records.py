@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -63,17 +63,15 @@ EXEC_VERDICTS: tuple[str, ...] = tuple(v.value for v in ExecVerdict)
 
 
 @dataclass(frozen=True, slots=True)
-class Execution:
-    """One stored execution verdict (an `executions` row).
+class ExecutionEvidence:
+    """What running an instance's code found (the verify engine's answer).
 
     `inputs`: the calls tried, as a person reads them; `agreed`: inputs on which the output
     agreed with the reference; `failing_input`/`expected`/`got` name the disagreement of a fail;
-    `mechanism`: the sandbox that ran it; `seconds`: wall time; `config_hash`: the `[verify]`
-    settings that decided it; `created_at`: ISO 8601 UTC.
+    `mechanism`: the sandbox that ran it; `seconds`: wall time of the whole check.
     """
 
-    instance_id: str
-    verdict: str
+    verdict: str  # an ExecVerdict value
     detail: str
     inputs: tuple[str, ...] = ()
     agreed: int = 0
@@ -82,13 +80,11 @@ class Execution:
     got: str | None = None
     mechanism: str = ""
     seconds: float = 0.0
-    config_hash: str = ""
-    created_at: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """What the `full` export and `--json` outputs carry."""
         return {
-            "verdict": self.verdict,
+            "verdict": str(self.verdict),
             "detail": self.detail,
             "inputs": list(self.inputs),
             "agreed": self.agreed,
@@ -98,6 +94,23 @@ class Execution:
             "mechanism": self.mechanism,
             "seconds": round(self.seconds, 3),
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Execution(ExecutionEvidence):
+    """One stored execution verdict (an `executions` row): the evidence of `instance_id`;
+    `config_hash`: the `[verify]` settings that decided it; `created_at`: ISO 8601 UTC."""
+
+    instance_id: str
+    config_hash: str = ""
+    created_at: str = ""
+
+    @classmethod
+    def of(cls, evidence: ExecutionEvidence, *, instance_id: str, config_hash: str) -> Execution:
+        """The row that stores `evidence` for `instance_id` under the settings `config_hash`."""
+        shared = {f.name: getattr(evidence, f.name) for f in fields(ExecutionEvidence)}
+        shared["verdict"] = str(evidence.verdict)
+        return cls(**shared, instance_id=instance_id, config_hash=config_hash)
 
 
 class ExportFormat(StrEnum):
@@ -151,26 +164,14 @@ def normalised_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSample:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredSample(Sample):
     """A sample row as stored: the record plus its id, hash, filter outcome and order."""
 
-    id: str
-    source: str
-    language: str
-    repo: str
-    path: str
-    func_name: str
-    line: int
-    docstring: str
-    code: str
-    code_nodoc: str
-    url: str
-    partition: str
+    id: str  # type: ignore[assignment]  # stored: the `Sample.id` it was ingested under
     sha256: str
     dropped_by: str | None
     seq: int
-    imports: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.pop("ANTHROPIC_API_KEY", None)
 os.environ.pop("ANTHROPIC_BASE_URL", None)
+
+from fake_anthropic import FakeAnthropic
 
 from pipeline.store import Workspace
 
@@ -33,3 +35,22 @@ def embedding_model() -> Any:
     from pipeline.embedding import load_model
 
     return load_model(EmbedConfig())
+
+
+@pytest.fixture
+def anthropic_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Point the anthropic provider (a test key, ANTHROPIC_BASE_URL) at a loopback URL."""
+
+    def point(url: str) -> None:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+
+    return point
+
+
+@pytest.fixture
+def fake_env(anthropic_at: Callable[[str], None]) -> Iterator[FakeAnthropic]:
+    """The loopback fake Messages API, with the environment pointing the provider at it."""
+    with FakeAnthropic() as server:
+        anthropic_at(server.url)
+        yield server

@@ -365,9 +365,9 @@ def test_the_execution_evidence_stands_beside_the_judge(
     save_execution(
         ws,
         Execution(
-            first, "fail", "the output disagrees with the reference on 1 of 5 inputs",
+            "fail", "the output disagrees with the reference on 1 of 5 inputs",
             inputs=("f(1)", "f(2)"), agreed=1, failing_input="f(2)", expected="4", got="5",
-            mechanism="namespaces+uid",
+            mechanism="namespaces+uid", instance_id=first,
         ),
     )  # fmt: skip
     at = open_app(built.root, "review", reviewer="ana", instance=first)

@@ -149,7 +149,7 @@ def test_flag_is_a_mark_not_a_verdict(ws: Workspace) -> None:
 def test_execution_verdicts_come_from_the_verify_stage(ws: Workspace) -> None:
     build_pool(ws, 3, seed=0)
     assert execution_verdicts(ws) == {}
-    save_execution(ws, Execution("inst00000", "fail", "on f(1): expected 2, got 3"))
+    save_execution(ws, Execution("fail", "on f(1): expected 2, got 3", instance_id="inst00000"))
     assert execution_verdicts(ws) == {"inst00000": "fail"}
     assert "inst00000" not in eligible_for_calibration(ws)
 

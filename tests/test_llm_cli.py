@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,14 +20,6 @@ def run(*argv: str) -> int:
     llm.add_parser(parser.add_subparsers())
     args = parser.parse_args(argv)
     return int(args.func(args))
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-        yield server
 
 
 @pytest.fixture
@@ -51,12 +42,12 @@ def test_generate_offline_prints_the_counts(root: Path, capsys: pytest.CaptureFi
 
 
 def test_dry_run_prints_calls_and_cost(
-    root: Path, fake: FakeAnthropic, capsys: pytest.CaptureFixture[str]
+    root: Path, fake_env: FakeAnthropic, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run("generate", "-w", str(root), "--provider", "anthropic", "--dry-run") == 0
     out = capsys.readouterr().out
     assert out.startswith("generate: would make 12 calls (0 answered from the cache) to ")
-    assert "estimated $0.0" in out and fake.requests == []
+    assert "estimated $0.0" in out and fake_env.requests == []
     assert (
         run(
             "generate", "-w", str(root), "--provider", "anthropic", "--batch", "--dry-run", "--json"
@@ -68,9 +59,9 @@ def test_dry_run_prints_calls_and_cost(
 
 
 def test_spend_limit_exits_2_and_says_how_to_resume(
-    root: Path, fake: FakeAnthropic, capsys: pytest.CaptureFixture[str]
+    root: Path, fake_env: FakeAnthropic, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake.script(error_reply(402, "Your credit balance is too low"))
+    fake_env.script(error_reply(402, "Your credit balance is too low"))
     code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
     assert code == llm.EXIT_STOPPED
     err = capsys.readouterr().err

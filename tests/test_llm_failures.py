@@ -4,13 +4,13 @@ the whole queue."""
 
 from __future__ import annotations
 
-import argparse
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fake_anthropic import FakeAnthropic, Reply, error_reply
+from test_llm_cli import run
 from test_llm_samples import seed_workspace
 
 from pipeline.cli import llm
@@ -19,19 +19,16 @@ from pipeline.store import Workspace
 FAST = "[llm]\nmax_retries = 0\nbackoff_s = 0.01\nmax_backoff_s = 0.01\n"
 
 
-def run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="wavecurate")
-    llm.add_parser(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+def generate(root: Path) -> int:
+    """`wavecurate generate` with the anthropic provider, one call at a time."""
+    return run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-        yield server
+def closed_port_url() -> str:
+    """The URL of a loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 def _root(ws: Workspace, extra: str = "") -> Path:
@@ -40,56 +37,59 @@ def _root(ws: Workspace, extra: str = "") -> Path:
     return ws.root
 
 
-def test_every_call_failing_exits_2_and_says_so(
-    ws: Workspace, fake: FakeAnthropic, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("setting", "error", "says", "calls"),
+    [
+        # breaker off: the whole queue was tried
+        ("breaker_errors = 0\n", "boom", ("every call of this run failed (12 of 12)",), (12, 12)),
+        # not the queue of 12 (at most one more was in flight)
+        (
+            "breaker_errors = 3\n",
+            "server down",
+            ("the last 3 calls failed in a row (llm.breaker_errors = 3)", "server down"),
+            (3, 4),
+        ),
+    ],
+)
+def test_failing_calls_exit_2_and_say_why(
+    ws: Workspace,
+    fake_env: FakeAnthropic,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    error: str,
+    says: tuple[str, ...],
+    calls: tuple[int, int],
 ) -> None:
-    root = _root(ws, "breaker_errors = 0\n")
-    fake.script(*[error_reply(500, "boom")] * 12)
-    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
-    assert code == llm.EXIT_STOPPED
+    """Every call failing stops the run with exit 2; with the breaker on, after N in a row."""
+    root = _root(ws, setting)
+    fake_env.script(*[error_reply(500, error)] * 12)
+    assert generate(root) == llm.EXIT_STOPPED
     err = capsys.readouterr().err
-    assert "every call of this run failed (12 of 12)" in err
-    assert len(fake.requests) == 12  # breaker off: the whole queue was tried
+    assert all(line in err for line in says), err
+    assert calls[0] <= len(fake_env.requests) <= calls[1]
 
 
 def test_a_share_of_failures_exits_2_below_it_exits_0(
-    ws: Workspace, fake: FakeAnthropic, capsys: pytest.CaptureFixture[str]
+    ws: Workspace, fake_env: FakeAnthropic, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = _root(ws, "breaker_errors = 0\nmax_failure_share = 0.5\nmin_failures = 3\n")
     # 6 of 12 fail (alternating): 50% >= 0.5 and 6 >= 3
-    fake.script(*[error_reply(500, "boom") if i % 2 else Reply() for i in range(12)])
-    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
+    fake_env.script(*[error_reply(500, "boom") if i % 2 else Reply() for i in range(12)])
+    code = generate(root)
     assert code == llm.EXIT_STOPPED
     assert "6 of 12 calls failed (50%, llm.max_failure_share = 0.5)" in capsys.readouterr().err
     # the re-run calls the 6 failed ones again; 2 fail: below min_failures, exit 0
-    fake.script(error_reply(500, "boom"), error_reply(500, "boom"))
-    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
+    fake_env.script(error_reply(500, "boom"), error_reply(500, "boom"))
+    code = generate(root)
     assert code == 0, capsys.readouterr().err
 
 
-def test_the_breaker_stops_after_n_failures_in_a_row(
-    ws: Workspace, fake: FakeAnthropic, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root = _root(ws, "breaker_errors = 3\n")
-    fake.script(*[error_reply(500, "server down")] * 12)
-    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
-    assert code == llm.EXIT_STOPPED
-    err = capsys.readouterr().err
-    assert "the last 3 calls failed in a row (llm.breaker_errors = 3)" in err
-    assert "server down" in err
-    assert 3 <= len(fake.requests) <= 4  # not the queue of 12 (at most one more was in flight)
-
-
 def test_a_closed_port_stops_after_a_few_calls(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ws: Workspace, anthropic_at: Callable[[str], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
+    anthropic_at(closed_port_url())
     root = _root(ws, "breaker_errors = 4\n")
-    code = run("generate", "-w", str(root), "--provider", "anthropic", "--concurrency", "1")
+    code = generate(root)
     assert code == llm.EXIT_STOPPED
     err = capsys.readouterr().err
     assert "the last 4 calls failed in a row" in err
@@ -101,15 +101,11 @@ def test_a_closed_port_stops_after_a_few_calls(
 
 
 def test_run_stops_at_a_generate_whose_calls_failed(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ws: Workspace, anthropic_at: Callable[[str], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from pipeline.cli.steps import STAGES, Resources, run_steps
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
+    anthropic_at(closed_port_url())
     root = _root(ws, "breaker_errors = 2\n")
     with open(root / "wavecurate.toml", "a") as fh:
         fh.write('[judge]\nprovider = "anthropic"\n')

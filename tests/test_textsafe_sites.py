@@ -26,12 +26,19 @@ def hostile(tmp_path: Path) -> Path:
     return tmp_path / "ws"
 
 
+def _clean_output(capsys: pytest.CaptureFixture[str], command: str, root: Path) -> str:
+    """`wavecurate COMMAND -w ROOT`'s output, after checking it succeeded and printed no escape
+    or bell character."""
+    assert main([command, "-w", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    return out
+
+
 def test_status_escapes_languages_and_tasks(
     hostile: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["status", "-w", str(hostile)]) == 0
-    out = capsys.readouterr().out
-    assert "\x1b" not in out and "\x07" not in out
+    out = _clean_output(capsys, "status", hostile)
     assert "py\\x1b[31m|red\\nforged: line 1" in out
     assert not any(line.startswith("forged") for line in out.splitlines())
     assert "code_generation\\x1b]0;title\\x07" in out
@@ -83,9 +90,7 @@ def test_the_committed_hostile_record_reaches_no_terminal_raw(
 def test_verify_runs_past_an_unknown_task_and_prints_it_escaped(
     hostile: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["verify", "-w", str(hostile)]) == 0
-    out = capsys.readouterr().out
-    assert "\x1b" not in out and "\x07" not in out
+    out = _clean_output(capsys, "verify", hostile)
     assert "code_generation\\x1b]0;title\\x07" in out
     with Workspace(hostile) as ws:
         assert execution_verdicts(ws) == {"h1": "not_applicable"}

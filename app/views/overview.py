@@ -10,6 +10,18 @@ from app import data, figures
 from app.text import plain
 from pipeline.records import VERDICTS
 
+
+def _counts_bar(frame: pd.DataFrame, x: str, empty: str, alt_text: str, **style: str) -> None:
+    """A small horizontal bar chart of `frame`'s `count` per `x`; the text `empty` without rows."""
+    if frame.empty:
+        st.text(empty)
+    else:
+        st.bar_chart(
+            frame, x=x, y="count", horizontal=True, height=160, x_label="", y_label="",
+            alt=alt_text, **style,
+        )  # fmt: skip
+
+
 f = data.funnel()
 
 st.title("Overview", anchor=False)
@@ -56,22 +68,12 @@ with st.container(border=True):
     a, b, c = st.columns(3, gap="medium")
     with a:
         st.caption("Dropped, by filter rule")
-        if parts["dropped"].empty:
-            st.text("Nothing dropped.")
-        else:
-            st.bar_chart(
-                parts["dropped"], x="rule", y="count", horizontal=True, color="#e07a5f",
-                height=160, x_label="", y_label="", alt="Samples each filter rule dropped",
-            )  # fmt: skip
+        _counts_bar(parts["dropped"], "rule", "Nothing dropped.",
+                    "Samples each filter rule dropped", color="#e07a5f")  # fmt: skip
     with b:
         st.caption("Generated, by task")
-        if parts["tasks"].empty:
-            st.text("Nothing generated yet.")
-        else:
-            st.bar_chart(
-                parts["tasks"], x="task", y="count", horizontal=True, height=160,
-                x_label="", y_label="", alt="Instances generated for each task",
-            )  # fmt: skip
+        _counts_bar(parts["tasks"], "task", "Nothing generated yet.",
+                    "Instances generated for each task")  # fmt: skip
     with c:
         st.caption("Verdicts: the judge's, and final (latest human review, else the judge)")
         verdict_chart = (

@@ -8,27 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.cli.common import add_workspace_arg, open_workspace
+from pipeline.cli.common import add_command, open_workspace
 
 # the app ships beside `pipeline` (both are packages of this distribution)
 APP_MAIN = Path(__file__).resolve().parents[2] / "app" / "main.py"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "app",
-        help="serve the app (overview, map, review, agreement, export) on the workspace",
-        description="Serve the Streamlit app on the workspace, headless: open the printed URL "
-        "in a browser. Several reviewers may use it at once.",
-    )
-    add_workspace_arg(p)
+    p = add_command(sub, "app", run)
     p.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     p.add_argument(
         "--address",
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1; 0.0.0.0 to serve a team on the network)",
     )
-    p.set_defaults(func=run)
 
 
 def streamlit_command(workspace: Path, *, port: int, address: str) -> list[str]:
@@ -75,6 +68,10 @@ def serve(workspace: Path, *, port: int = 8501, address: str = "127.0.0.1") -> i
 
 
 def run(args: argparse.Namespace) -> int:
+    """serve the app (overview, map, review, agreement, export) on the workspace
+
+    Serve the Streamlit app on the workspace, headless: open the printed URL in a browser.
+    Several reviewers may use it at once."""
     ws = open_workspace(args)  # fails early, with the usual message, when there is none
     root = ws.root
     ws.close()

@@ -14,10 +14,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json
+from pipeline.cli.common import add_command, fail, open_workspace, print_json
 
 
-def _child_options(p: argparse.ArgumentParser, json_help: str) -> None:
+def _child_options(p: argparse.ArgumentParser) -> None:
     """--workspace and --json on a sub-command without hiding the parent's: argparse would let a
     child's default overwrite `audit --workspace W sample 5`, so the child's defaults are
     suppressed."""
@@ -29,49 +29,22 @@ def _child_options(p: argparse.ArgumentParser, json_help: str) -> None:
         metavar="DIR",
         help="workspace folder (default: the current folder)",
     )
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=json_help)
+    p.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help='print {"ids": [...]}'
+    )
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "audit",
-        help="estimate how many accepted instances a person would reject; what to review next",
-        description="Without a sub-command: the audit report. The error estimate is the share of "
-        "accepted, unreviewed instances a reviewer would reject, estimated from the reviewed "
-        "calibration draws only (`audit sample`), with an exact 95%% interval; reviews made in "
-        "any other order are not a random sample and never feed it. Also: judge-vs-human "
-        "agreement and Cohen's kappa per task and criterion, and the judge's precision and "
-        "recall of accept (from all reviews), each with a 95%% interval and n.",
-    )
-    add_workspace_arg(p)
+    p = add_command(sub, "audit", cmd_report)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=cmd_report)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
 
-    s = actions.add_parser(
-        "sample",
-        help="draw N calibration instances (uniform, from accepted, unreviewed ones)",
-        description="Draw N instances uniformly at random, without replacement, from those whose "
-        "final verdict is accept and that no person has reviewed (nor drawn before), and mark "
-        "them as the calibration sample. Review all of them (the Review page's calibration "
-        "queue): the estimate reads only these.",
-    )
-    _child_options(s, 'print {"ids": [...]}')
+    s = add_command(actions, "sample", cmd_sample, _child_options)
     s.add_argument("n", type=int, metavar="N", help="how many to draw")
     s.add_argument("--seed", type=int, help="random seed (default: a random one, recorded)")
-    s.set_defaults(func=cmd_sample)
 
-    nx = actions.add_parser(
-        "next",
-        help="the N unreviewed instances most likely wrong first",
-        description="Rank the unreviewed instances (calibration draws left out) by the estimated "
-        "chance that their final verdict is wrong: execution contradicting the judge, execution "
-        "inconclusive, rationales that contradict their answer, how often people overturned each "
-        "criterion so far, and distance to the nearest reviewed instance (when embeddings exist).",
-    )
-    _child_options(nx, 'print {"ids": [...]}')
+    nx = add_command(actions, "next", cmd_next, _child_options)
     nx.add_argument("n", type=int, metavar="N", help="how many to list")
-    nx.set_defaults(func=cmd_next)
 
 
 def _plain(text: str) -> str:
@@ -133,6 +106,14 @@ def format_report(report: Any) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """estimate how many accepted instances a person would reject; what to review next
+
+    Without a sub-command: the audit report. The error estimate is the share of accepted,
+    unreviewed instances a reviewer would reject, estimated from the reviewed calibration draws
+    only (`audit sample`), with an exact 95%% interval; reviews made in any other order are not
+    a random sample and never feed it. Also: judge-vs-human agreement and Cohen's kappa per task
+    and criterion, and the judge's precision and recall of accept (from all reviews), each with
+    a 95%% interval and n."""
     from pipeline.audit.report import audit_report
 
     with open_workspace(args) as ws:
@@ -145,6 +126,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    """draw N calibration instances (uniform, from accepted, unreviewed ones)
+
+    Draw N instances uniformly at random, without replacement, from those whose final verdict is
+    accept and that no person has reviewed (nor drawn before), and mark them as the calibration
+    sample. Review all of them (the Review page's calibration queue): the estimate reads only
+    these."""
     from pipeline.store.audit import draw_calibration
 
     if args.n < 1:
@@ -172,6 +159,12 @@ def _vectors(ws: Any) -> Any:
 
 
 def cmd_next(args: argparse.Namespace) -> int:
+    """the N unreviewed instances most likely wrong first
+
+    Rank the unreviewed instances (calibration draws left out) by the estimated chance that their
+    final verdict is wrong: execution contradicting the judge, execution inconclusive, rationales
+    that contradict their answer, how often people overturned each criterion so far, and
+    distance to the nearest reviewed instance (when embeddings exist)."""
     from pipeline.audit.report import next_to_audit
 
     if args.n < 1:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,38 @@ def add_workspace_arg(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="workspace folder (default: the current folder)",
     )
+
+
+def add_command(
+    sub: Any,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    options: Callable[[argparse.ArgumentParser], None] = add_workspace_arg,
+) -> argparse.ArgumentParser:
+    """Add the sub-command `name` that runs `run(args)` to `sub`, with `options` (--workspace).
+
+    `run`'s docstring is the command's help: its first line the one-line help, the paragraph
+    after the blank line the `--help` description (argparse folds its white space). One text
+    says what the command does, to a reader of the code and on the terminal.
+    """
+    p = _add_documented(sub, name, run.__doc__ or "")
+    options(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def add_group(sub: Any, name: str, doc: str, *, dest: str, metavar: str) -> Any:
+    """Add the command group `name` to `sub`; return the set its sub-commands are added to (one
+    of them required, its name in `args.<dest>`). `doc` is written as a command's docstring: the
+    one-line help, a blank line, the `--help` description."""
+    p = _add_documented(sub, name, doc)
+    return p.add_subparsers(dest=dest, metavar=metavar, required=True)
+
+
+def _add_documented(sub: Any, name: str, doc: str) -> argparse.ArgumentParser:
+    help_line, _, description = inspect.cleandoc(doc).partition("\n\n")
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_line, description=description)
+    return p
 
 
 def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspace:

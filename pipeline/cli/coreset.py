@@ -6,30 +6,16 @@ import argparse
 import dataclasses
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, open_workspace
+from pipeline.cli.common import add_command, open_workspace
 from pipeline.config import Config
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "embed",
-        help="embed every kept sample (sentence-transformers; cached by model and text)",
-        description="Embed every kept sample with the [embed] model and pooling. A text already "
-        "embedded with the same model key is never embedded again.",
-    )
-    add_workspace_arg(p)
+    p = add_command(sub, "embed", cmd_embed)
     p.add_argument("--batch-size", type=int, metavar="N", help="texts per forward pass")
     p.add_argument("--device", help="auto (cuda when present), cpu or cuda")
-    p.set_defaults(func=cmd_embed)
 
-    p = sub.add_parser(
-        "select",
-        help="pick the k most diverse samples with exact KCenterGreedy",
-        description="Select a coreset with exact KCenterGreedy over the kept samples' "
-        "embeddings, store rank and covering radius per pick, and measure coverage against a "
-        "random sample and k-means++ seeding of the same size.",
-    )
-    add_workspace_arg(p)
+    p = add_command(sub, "select", cmd_select)
     size = p.add_mutually_exclusive_group()
     size.add_argument("--k", type=int, metavar="N", help="coreset size (default: select.k)")
     size.add_argument(
@@ -40,20 +26,16 @@ def add_parser(sub: Any) -> None:
         "--extend", action="store_true", help="keep the stored coreset and grow it to the size"
     )
     p.add_argument("--exact", action="store_true", help="float64 arithmetic (select.exact): slower")
-    p.set_defaults(func=cmd_select)
 
-    p = sub.add_parser(
-        "project",
-        help="UMAP the embeddings to 2-D for the map",
-        description="Project every kept sample to 2-D with UMAP (cosine, seeded), fitted on at "
-        "most project.fit_sample samples and applied to the rest.",
-    )
-    add_workspace_arg(p)
+    p = add_command(sub, "project", cmd_project)
     p.add_argument("--force", action="store_true", help="project again even if nothing changed")
-    p.set_defaults(func=cmd_project)
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    """embed every kept sample (sentence-transformers; cached by model and text)
+
+    Embed every kept sample with the [embed] model and pooling. A text already embedded with the
+    same model key is never embedded again."""
     from pipeline.cli.steps import run_one
 
     def configure(cfg: Config) -> Config:
@@ -68,6 +50,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_select(args: argparse.Namespace) -> int:
+    """pick the k most diverse samples with exact KCenterGreedy
+
+    Select a coreset with exact KCenterGreedy over the kept samples' embeddings, store rank and
+    covering radius per pick, and measure coverage against a random sample and k-means++ seeding
+    of the same size."""
     from pipeline.cli.steps import run_one
 
     def configure(cfg: Config) -> Config:
@@ -103,6 +90,10 @@ def format_coverage(coverage: dict[str, Any]) -> str:
 
 
 def cmd_project(args: argparse.Namespace) -> int:
+    """UMAP the embeddings to 2-D for the map
+
+    Project every kept sample to 2-D with UMAP (cosine, seeded), fitted on at most
+    project.fit_sample samples and applied to the rest."""
     from pipeline.cli.steps import run_one
 
     def configure(cfg: Config) -> Config:

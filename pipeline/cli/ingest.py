@@ -8,24 +8,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, open_workspace, tqdm_progress
+from pipeline.cli.common import add_group, add_workspace_arg, open_workspace, tqdm_progress
 from pipeline.config import IngestConfig
 from pipeline.stages.ingest import IngestReport, ingest
 from pipeline.textsafe import for_terminal
 
 SHOWN_PROBLEMS = 20
+INGEST = """collect (docstring, code) samples from a source
+
+    Collect functions with their docstrings into the workspace (created if missing). Ingesting
+    the same input again adds nothing. Bad input is reported with file and line and skipped; the
+    command fails only when nothing could be read."""
 
 
 def add_parser(subparsers: Any) -> None:
     """Add `ingest` and its sources to the `wavecurate` parser."""
-    p = subparsers.add_parser(
-        "ingest",
-        help="collect (docstring, code) samples from a source",
-        description="Collect functions with their docstrings into the workspace (created if "
-        "missing). Ingesting the same input again adds nothing. Bad input is reported with "
-        "file and line and skipped; the command fails only when nothing could be read.",
-    )
-    kinds = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    kinds = add_group(subparsers, "ingest", INGEST, dest="source", metavar="SOURCE")
     stdlib = kinds.add_parser(
         "stdlib",
         help="the running Python's standard library (tests left out)",

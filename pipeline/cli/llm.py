@@ -164,11 +164,17 @@ def _report(stage: str, report: LLMStageResult, as_json: bool) -> int:
         print_json({**report.counts, **extra, "current": report.current})
     else:
         print(describe(stage, report))
-    if report.stopped:
-        print(f"{stage}: stopped early: {for_terminal(report.stopped)}", file=sys.stderr)
-        print(f"{stage}: finished work is saved; run the same command to resume", file=sys.stderr)
-        return EXIT_STOPPED
-    return 0
+    return stop_code(stage, report, "run the same command to resume")
+
+
+def stop_code(stage: str, report: LLMStageResult, resume: str) -> int:
+    """EXIT_STOPPED, after saying on stderr why `stage` stopped early and that `resume` picks up
+    where it stopped; 0 when it ran to the end."""
+    if not report.stopped:
+        return 0
+    print(f"{stage}: stopped early: {for_terminal(report.stopped)}", file=sys.stderr)
+    print(f"{stage}: finished work is saved; {resume}", file=sys.stderr)
+    return EXIT_STOPPED
 
 
 def describe(stage: str, report: LLMStageResult) -> str:

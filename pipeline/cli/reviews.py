@@ -12,42 +12,30 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, fail, open_workspace
+from pipeline.cli.common import add_command, add_group, fail, open_workspace
 
 SHOWN_ERRORS = 50
+REVIEWS = """import or export human reviews as JSONL
+
+    Reviews as JSONL, one object a line: instance_id, verdict (accept|reject), reviewer, and
+    optional reason, criteria ({name: true|false}, pass/fail as the reviewer sees it) and edits
+    ({instruction|input|output: text})."""
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "reviews",
-        help="import or export human reviews as JSONL",
-        description="Reviews as JSONL, one object a line: instance_id, verdict (accept|reject), "
-        "reviewer, and optional reason, criteria ({name: true|false}, pass/fail as the reviewer "
-        "sees it) and edits ({instruction|input|output: text}).",
-    )
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    imp = actions.add_parser(
-        "import",
-        help="add reviews from a JSONL file (bad lines named, none of them written)",
-        description="Add the reviews in FILE. Every bad line is reported as file:line: reason and "
-        "contributes nothing; the good lines are written. A line imported before (or equal to "
-        "the reviewer's latest review of that instance) is not written again.",
-    )
-    add_workspace_arg(imp)
+    actions = add_group(sub, "reviews", REVIEWS, dest="action", metavar="ACTION")
+    imp = add_command(actions, "import", cmd_import)
     imp.add_argument("file", type=Path, metavar="FILE", help="the JSONL file to read")
-    imp.set_defaults(func=cmd_import)
-    exp = actions.add_parser(
-        "export",
-        help="write every review in force as JSONL (the import format)",
-        description="Write every effective review (not undone, not an undo) to FILE, oldest "
-        "first, in the format `reviews import` reads.",
-    )
-    add_workspace_arg(exp)
+    exp = add_command(actions, "export", cmd_export)
     exp.add_argument("file", type=Path, metavar="FILE", help="the JSONL file to write")
-    exp.set_defaults(func=cmd_export)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    """add reviews from a JSONL file (bad lines named, none of them written)
+
+    Add the reviews in FILE. Every bad line is reported as file:line: reason and contributes
+    nothing; the good lines are written. A line imported before (or equal to the reviewer's
+    latest review of that instance) is not written again."""
     from pipeline.audit.review_io import read_reviews
     from pipeline.store.audit import add_imported_reviews
 
@@ -69,6 +57,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """write every review in force as JSONL (the import format)
+
+    Write every effective review (not undone, not an undo) to FILE, oldest first, in the format
+    `reviews import` reads."""
     from pipeline.audit.review_io import export_reviews
 
     with open_workspace(args) as ws:

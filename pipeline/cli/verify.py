@@ -6,28 +6,25 @@ import argparse
 import dataclasses
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, open_workspace
+from pipeline.cli.common import add_command, open_workspace
 from pipeline.config import Config
 from pipeline.textsafe import for_terminal
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "verify",
-        help="run generated code against its source function in a sandbox (execution verdicts)",
-        description="For every generated instance, run the output (and a repair task's buggy "
-        "input) against the sample's own code on inputs built from the sample, each run in a "
-        "sandbox, and store pass, fail, inconclusive or not_applicable with the inputs tried. "
-        "Instances with a verdict under the same [verify] settings are not run again. With "
-        "[verify] gate = true (the default) a fail rejects an instance no person has reviewed.",
-    )
-    add_workspace_arg(p)
+    p = add_command(sub, "verify", cmd_verify)
     p.add_argument("--force", action="store_true", help="verify every instance again")
     p.add_argument("--json", action="store_true", help="print the counts as JSON for programs")
-    p.set_defaults(func=cmd_verify)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """run generated code against its source function in a sandbox (execution verdicts)
+
+    For every generated instance, run the output (and a repair task's buggy input) against the
+    sample's own code on inputs built from the sample, each run in a sandbox, and store pass,
+    fail, inconclusive or not_applicable with the inputs tried. Instances with a verdict under
+    the same [verify] settings are not run again. With [verify] gate = true (the default) a fail
+    rejects an instance no person has reviewed."""
     from pipeline.cli.steps import run_one
 
     def configure(cfg: Config) -> Config:

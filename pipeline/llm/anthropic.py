@@ -278,6 +278,16 @@ class AnthropicProvider:
             )
         return result
 
+    def _retrieve(self, batch_id: str, journal: BatchJournal) -> Any:
+        """The batch `batch_id` as the server has it now; `_GONE` (recorded in the journal as
+        lost) when the server does not know it."""
+        batch = self._batch_call(
+            lambda: self.client.messages.batches.retrieve(batch_id), "batches.retrieve", batch_id
+        )
+        if batch is _GONE:
+            journal.batch_dropped(batch_id, "lost")
+        return batch
+
     def _collect(
         self, batch_id: str, keys: Mapping[str, str], journal: BatchJournal, answered: set[str]
     ) -> Iterator[tuple[str, Answer]]:
@@ -323,13 +333,8 @@ class AnthropicProvider:
         # the ones the server no longer knows, keep the live ones (their calls are covered)
         answered: set[str] = set()
         for batch_id in list(open_batches):
-            batch = self._batch_call(
-                lambda b=batch_id: self.client.messages.batches.retrieve(b),
-                "batches.retrieve",
-                batch_id,
-            )
+            batch = self._retrieve(batch_id, journal)
             if batch is _GONE:
-                journal.batch_dropped(batch_id, "lost")
                 del open_batches[batch_id]
             elif batch.processing_status == "ended":
                 yield from self._collect(batch_id, open_batches.pop(batch_id), journal, answered)
@@ -350,13 +355,8 @@ class AnthropicProvider:
         dropped: list[str] = []
         while open_batches:
             for batch_id in list(open_batches):
-                batch = self._batch_call(
-                    lambda b=batch_id: self.client.messages.batches.retrieve(b),
-                    "batches.retrieve",
-                    batch_id,
-                )
+                batch = self._retrieve(batch_id, journal)
                 if batch is _GONE:
-                    journal.batch_dropped(batch_id, "lost")
                     keys = open_batches.pop(batch_id)
                     dropped.append(batch_id)
                     continue

@@ -300,7 +300,9 @@ def _full_rows(ws: Workspace, selected: list[dict[str, Any]]) -> list[dict[str, 
         execution = executions.get(iid)
         # the same keys on every row (Arrow-friendly); verdict None when not verified
         row["execution"] = (
-            execution.to_json() if execution else Execution(iid, "", "").to_json() | _UNVERIFIED
+            execution.to_json()
+            if execution
+            else Execution("", "", instance_id=iid).to_json() | _UNVERIFIED
         )
         out.append(row)
     return out

@@ -155,20 +155,7 @@ def verify_instances(
                 runnable = [(i, s) for i, s in todo if i["task"] in known]
                 for job, verdict in verify_many(_jobs(runnable), cfg, cfg.workers):
                     save_execution(
-                        ws,
-                        Execution(
-                            instance_id=job.key,
-                            verdict=verdict.verdict.value,
-                            detail=verdict.detail,
-                            inputs=verdict.inputs,
-                            agreed=verdict.agreed,
-                            failing_input=verdict.failing_input,
-                            expected=verdict.expected,
-                            got=verdict.got,
-                            mechanism=verdict.mechanism,
-                            seconds=verdict.seconds,
-                            config_hash=hashes[job.key],
-                        ),
+                        ws, Execution.of(verdict, instance_id=job.key, config_hash=hashes[job.key])
                     )
                     this_run[verdict.verdict.value] += 1
                     result.verified += 1

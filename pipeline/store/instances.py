@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from pipeline.records import (
@@ -88,43 +87,25 @@ def record_judgment(
 ) -> None:
     """Write the judge's result of one instance and its per-criterion answers (replacing any)."""
     with ws.write() as db:
-        _record_judgment(db, instance_id, verdict, status, error, provider, model,
-                         prompt_version, raw_prompt, raw_answer, call_key, criteria)  # fmt: skip
-
-
-def _record_judgment(
-    db: sqlite3.Connection,
-    instance_id: str,
-    verdict: str | None,
-    status: str,
-    error: str,
-    provider: str,
-    model: str,
-    prompt_version: str,
-    raw_prompt: str,
-    raw_answer: str,
-    call_key: str | None,
-    criteria: Sequence[CriterionAnswer],
-) -> None:
-    db.execute("DELETE FROM judgments WHERE instance_id = ?", (instance_id,))
-    db.execute(
-        "INSERT INTO judge_results(instance_id, verdict, status, error, provider, model, "
-        "prompt_version, raw_prompt, raw_answer, call_key, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(instance_id) DO UPDATE SET "
-        "verdict = excluded.verdict, status = excluded.status, error = excluded.error, "
-        "provider = excluded.provider, model = excluded.model, "
-        "prompt_version = excluded.prompt_version, raw_prompt = excluded.raw_prompt, "
-        "raw_answer = excluded.raw_answer, call_key = excluded.call_key, "
-        "created_at = excluded.created_at",
-        (
-            instance_id, verdict, status, error, provider, model, prompt_version, raw_prompt,
-            raw_answer, call_key, now(),
-        ),
-    )  # fmt: skip
-    db.executemany(
-        "INSERT INTO judgments(instance_id, criterion, passed, rationale) VALUES (?, ?, ?, ?)",
-        [(instance_id, c.criterion, int(c.passed), c.rationale) for c in criteria],
-    )
+        db.execute("DELETE FROM judgments WHERE instance_id = ?", (instance_id,))
+        db.execute(
+            "INSERT INTO judge_results(instance_id, verdict, status, error, provider, model, "
+            "prompt_version, raw_prompt, raw_answer, call_key, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(instance_id) DO UPDATE SET "
+            "verdict = excluded.verdict, status = excluded.status, error = excluded.error, "
+            "provider = excluded.provider, model = excluded.model, "
+            "prompt_version = excluded.prompt_version, raw_prompt = excluded.raw_prompt, "
+            "raw_answer = excluded.raw_answer, call_key = excluded.call_key, "
+            "created_at = excluded.created_at",
+            (
+                instance_id, verdict, status, error, provider, model, prompt_version, raw_prompt,
+                raw_answer, call_key, now(),
+            ),
+        )  # fmt: skip
+        db.executemany(
+            "INSERT INTO judgments(instance_id, criterion, passed, rationale) VALUES (?, ?, ?, ?)",
+            [(instance_id, c.criterion, int(c.passed), c.rationale) for c in criteria],
+        )
 
 
 def pool_rows(ws: Workspace, task: str) -> list[PoolRow]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from pipeline.records import ExecVerdict, Task
+from pipeline.records import ExecutionEvidence, ExecVerdict, Task
 
 __all__ = ["CallInput", "ExecJob", "ExecVerdict", "ExecutionVerdict"]
 
@@ -44,36 +43,14 @@ class CallInput:
     setup: str = ""
 
 
-@dataclass(frozen=True)
-class ExecutionVerdict:
-    """The execution evidence for one instance.
+@dataclass(frozen=True, slots=True)
+class ExecutionVerdict(ExecutionEvidence):
+    """The execution evidence for one instance, its verdict typed.
 
     ``inputs`` are the calls tried (as shown); ``agreed`` counts inputs on which the reference
     returned normally and the candidate agreed; for a failure ``failing_input``, ``expected`` and
-    ``got`` name it. ``mechanism`` says which sandbox ran it.
+    ``got`` name it. ``mechanism`` says which sandbox ran it; ``seconds`` the wall time of the
+    whole check. ``to_json`` is the shape the store and the ``full`` export carry.
     """
 
     verdict: ExecVerdict
-    detail: str
-    inputs: tuple[str, ...] = ()
-    agreed: int = 0
-    failing_input: str | None = None
-    expected: str | None = None
-    got: str | None = None
-    mechanism: str = ""
-    seconds: float = 0.0  # wall time of the whole check
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-able dict (the shape the store and the ``full`` export will carry)."""
-        return {
-            "verdict": self.verdict.value,
-            "detail": self.detail,
-            "inputs": list(self.inputs),
-            "agreed": self.agreed,
-            "failing_input": self.failing_input,
-            "expected": self.expected,
-            "got": self.got,
-            "mechanism": self.mechanism,
-            **self.extra,
-        }

@@ -32,6 +32,19 @@ CHROMIUM_ARGS = [
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
+@contextmanager
+def checked_tab(browser: Any, **options: Any) -> Iterator[Any]:
+    """A tab in a new browser context (`options`: viewport, accept_downloads, ...); on leaving,
+    fails the test when the page raised a JavaScript error."""
+    context = browser.new_context(**options)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    yield tab
+    context.close()
+    assert not errors, errors
+
+
 def free_port() -> int:
     """A TCP port nothing listens on now (loopback)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: synthetic.py
 
-from appserver import app_server, launch_chromium
+from appserver import app_server, checked_tab, launch_chromium
 from synthetic import SyntheticWorkspace, build_workspace
 
 VIEWPORT = {"width": 1440, "height": 1000}
@@ -39,10 +39,5 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=VIEWPORT)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    yield tab
-    context.close()
-    assert not errors, errors
+    with checked_tab(browser, viewport=VIEWPORT) as tab:
+        yield tab

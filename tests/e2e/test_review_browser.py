@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from appserver import plot_point, wait_idle
+from appserver import checked_tab, plot_point, wait_idle
 from synthetic import SyntheticWorkspace
 
 from pipeline.store import Workspace
@@ -38,13 +38,8 @@ def _screens() -> Any:
 
 @pytest.fixture
 def tab(browser: Any) -> Any:
-    context = browser.new_context(viewport=SCREEN, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert not errors, errors
+    with checked_tab(browser, viewport=SCREEN, accept_downloads=True) as page:
+        yield page
 
 
 def _go(page: Any, url: str) -> None:

@@ -64,6 +64,25 @@ def _is_python(d: Draft) -> bool:
     return d.language.lower() == "python"
 
 
+def _not_python(d: Draft, verb: str = "reads") -> Result | None:
+    """The undecided result of a check that `verb`s only Python, when `d`'s code is not Python;
+    None when it is."""
+    if _is_python(d):
+        return None
+    return None, f"The offline judge {verb} only Python; this code is {language_name(d.language)}."
+
+
+def _solution_tree(d: Draft, so_what: str) -> ast.Module | Result:
+    """The parsed solution of a Python draft; else the check's result: undecided for another
+    language, failed (saying `so_what` cannot be judged) when it does not parse."""
+    if (not_python := _not_python(d)) is not None:
+        return not_python
+    tree = _python(d.output)
+    if tree is None:
+        return False, f"The solution does not parse as Python, so {so_what}."
+    return tree
+
+
 def _first_bad_line(text: str) -> tuple[int, str]:
     """The line where Python parsing fails, and its text."""
     try:
@@ -192,14 +211,9 @@ def _depth(node: ast.AST, level: int = 0) -> tuple[int, int]:
 
 
 def clear_logic(d: Draft, env: CheckEnv) -> Result:
-    if not _is_python(d):
-        return (
-            None,
-            f"The offline judge reads only Python; this code is {language_name(d.language)}.",
-        )
-    tree = _python(d.output)
-    if tree is None:
-        return False, "The solution does not parse as Python, so its logic cannot be followed."
+    tree = _solution_tree(d, "its logic cannot be followed")
+    if not isinstance(tree, ast.Module):
+        return tree
     depth, line = _depth(tree)
     if depth > env.max_nesting:
         return False, (
@@ -221,11 +235,8 @@ def clear_logic(d: Draft, env: CheckEnv) -> Result:
 
 
 def imports_used(d: Draft, env: CheckEnv) -> Result:
-    if not _is_python(d):
-        return (
-            None,
-            f"The offline judge reads only Python; this code is {language_name(d.language)}.",
-        )
+    if (not_python := _not_python(d)) is not None:
+        return not_python
     names = free_names(d.output)
     if names is None:
         return False, "The solution does not parse as Python, so its names cannot be resolved."
@@ -287,14 +298,9 @@ def _trivial_statement(stmt: ast.stmt) -> str | None:
 
 def nontrivial(d: Draft, env: CheckEnv) -> Result:
     """Fails a solution whose every function has a body of one trivial statement."""
-    if not _is_python(d):
-        return (
-            None,
-            f"The offline judge reads only Python; this code is {language_name(d.language)}.",
-        )
-    tree = _python(d.output)
-    if tree is None:
-        return False, "The solution does not parse as Python, so what it does cannot be read."
+    tree = _solution_tree(d, "what it does cannot be read")
+    if not isinstance(tree, ast.Module):
+        return tree
     functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     if not functions:
         return True, "The solution is top-level code, not a function with a trivial body."
@@ -368,11 +374,8 @@ def real_error(d: Draft, env: CheckEnv) -> Result:
 
 
 def fix_valid(d: Draft, env: CheckEnv) -> Result:
-    if not _is_python(d):
-        return (
-            None,
-            f"The offline judge parses only Python; this code is {language_name(d.language)}.",
-        )
+    if (not_python := _not_python(d, "parses")) is not None:
+        return not_python
     code = strip_fences(d.output)
     if _python(code) is None:
         line, shown = _first_bad_line(code)
