@@ -11,10 +11,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # bottom to top; a module belongs to the layer of the longest prefix that names it
 LAYERS: list[set[str]] = [
-    {"pipeline.records", "pipeline.config", "pipeline.progress", "pipeline.version", "pipeline.textsafe"},
+    {"pipeline.records", "pipeline.config", "pipeline.progress", "pipeline.version", "pipeline.textsafe",
+     "pipeline.executor"},
     {"pipeline.store"},
     {"pipeline.sources", "pipeline.embedding", "pipeline.verify", "pipeline.prompts"},
-    {"pipeline.llm"},
+    {"pipeline.llm", "pipeline.executor.workers"},
     {"pipeline.review", "pipeline.agreement", "pipeline.mapsel", "pipeline.audit"},
     {"pipeline.stages"},
     {"pipeline.cli", "pipeline.__main__"},

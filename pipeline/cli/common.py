@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import Config
 from pipeline.progress import Bar
 from pipeline.store import Workspace, WorkspaceError
 
@@ -21,6 +23,22 @@ def add_workspace_arg(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="workspace folder (default: the current folder)",
     )
+
+
+def add_executor_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="where the work runs: local, or ray (the cluster at RAY_ADDRESS, else a local one; "
+        "default: [run] executor)",
+    )
+
+
+def with_executor(cfg: Config, executor: str | None) -> Config:
+    """`cfg` with `[run] executor` set to `executor` (unchanged when None)."""
+    if executor is None:
+        return cfg
+    return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, executor=executor))
 
 
 def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspace:

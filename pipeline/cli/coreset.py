@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from pipeline.cli.common import add_workspace_arg, open_workspace
+from pipeline.cli.common import add_executor_arg, add_workspace_arg, open_workspace, with_executor
 from pipeline.config import Config
 
 
@@ -20,6 +20,7 @@ def add_parser(sub: Any) -> None:
     add_workspace_arg(p)
     p.add_argument("--batch-size", type=int, metavar="N", help="texts per forward pass")
     p.add_argument("--device", help="auto (cuda when present), cpu or cuda")
+    add_executor_arg(p)
     p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser(
@@ -62,7 +63,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
             embed = dataclasses.replace(embed, batch_size=args.batch_size)
         if args.device is not None:
             embed = dataclasses.replace(embed, device=args.device)
-        return dataclasses.replace(cfg, embed=embed)
+        return with_executor(dataclasses.replace(cfg, embed=embed), args.executor)
 
     return run_one(open_workspace(args), "embed", configure)
 
