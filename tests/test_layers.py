@@ -11,8 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # bottom to top; a module belongs to the layer of the longest prefix that names it
 LAYERS: list[set[str]] = [
-    {"pipeline.records", "pipeline.config", "pipeline.progress", "pipeline.version", "pipeline.textsafe",
-     "pipeline.executor"},
+    {
+        "pipeline.records",
+        "pipeline.config",
+        "pipeline.progress",
+        "pipeline.version",
+        "pipeline.textsafe",
+        "pipeline.executor",
+    },
     {"pipeline.store"},
     {"pipeline.sources", "pipeline.embedding", "pipeline.verify", "pipeline.prompts"},
     {"pipeline.llm", "pipeline.executor.workers"},
