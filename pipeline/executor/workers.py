@@ -17,6 +17,7 @@ module-level functions so `functools.partial` of them pickles by reference to th
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -26,7 +27,14 @@ from pipeline.llm.base import Answer, BatchJournal, NoJournal, Provider, Provide
 from pipeline.verify.differential import VerifyConfig, verify_instance
 from pipeline.verify.model import ExecJob, ExecutionVerdict
 
-__all__ = ["ExecutorProvider", "embed_worker", "provider_worker", "verify_on", "verify_worker"]
+__all__ = [
+    "ExecutorProvider",
+    "claim_uid_slot",
+    "embed_worker",
+    "provider_worker",
+    "verify_on",
+    "verify_worker",
+]
 
 
 def embed_worker(cfg: EmbedConfig) -> BatchFn:
@@ -41,8 +49,44 @@ def embed_worker(cfg: EmbedConfig) -> BatchFn:
     return fn
 
 
+_HELD: list[int] = []  # the lock file of this process's sandbox uid slot, held until exit
+
+
+def claim_uid_slot(first: int = 500, last: int = 999) -> int | None:
+    """Give this process's sandboxes one uid of their own on this machine: the first slot in
+    `first..last` whose lock file no other process holds (an exclusive `flock`, released when
+    the process exits), so two workers on one node never run code under the same uid. Only for
+    root callers (others get no uid of their own); None when every slot is taken or not root."""
+    import fcntl
+    import itertools
+
+    from pipeline.verify import sandbox
+
+    if _HELD:
+        return int(next(sandbox._uid_counter))
+    if os.geteuid() != 0:
+        return None
+    for slot in range(first, last + 1):
+        path = f"/tmp/wavecurate-sandbox-uid-{slot}.lock"
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _HELD.append(fd)
+        sandbox._uid_counter = itertools.count(slot, 0)  # _next_uid: _UID_BASE + slot, always
+        return slot
+    return None
+
+
 def verify_worker(config: VerifyConfig) -> BatchFn:
-    """The batch function verifies each job in turn (one sandbox at a time in this worker)."""
+    """The batch function verifies each job in turn (one sandbox at a time in this worker,
+    under a uid no other worker on the machine uses: `claim_uid_slot`)."""
+    claim_uid_slot()
 
     def fn(jobs: list[Any]) -> list[Any]:
         return [verify_instance(job, config) for job in jobs]
