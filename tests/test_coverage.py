@@ -102,3 +102,5 @@ def test_curves_on_a_sample_of_rows_equal_brute_force_on_those_rows() -> None:
     assert m["rows"] == 150 and len(m["kcenter"]) == len(m["k"])
     assert set(m["final"]) == {"kcenter", "random", "kmeanspp"}
     assert measure_coverage(x, centres, seed=0, delta=0.9, baselines=False)["rows"] == 600
+    big = measure_coverage(x, centres, seed=0, delta=0.9, max_rows=150, kmeanspp_max_work=100)
+    assert set(big["final"]) == {"kcenter", "random"} and "150 x 30" in big["skipped"]["kmeanspp"]

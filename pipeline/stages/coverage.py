@@ -29,7 +29,10 @@ CURVE_POINTS = 300
 # above this many samples, coverage is measured on a seeded sample of this many rows (and the
 # k-means++ baseline seeds on it): every curve costs N x k distances per method, and sklearn's
 # k-means++ about (2 + ln k) x N x k, which at the paper's N = 1.2M and k = 20,000 is hours
-COVERAGE_ROWS = 100_000
+COVERAGE_ROWS = 50_000
+# the k-means++ baseline runs only while rows x k stays under this (the default k = 1,000 on up
+# to 200,000 rows); above it the metric says it was skipped ("skipped": {"kmeanspp": why})
+KMEANSPP_MAX_WORK = 2 * 10**8
 
 
 def checkpoints(k: int, points: int = CURVE_POINTS) -> npt.NDArray[np.int64]:
@@ -130,6 +133,7 @@ def measure_coverage(
     baselines: bool = True,
     points: int = CURVE_POINTS,
     max_rows: int = COVERAGE_ROWS,
+    kmeanspp_max_work: int = KMEANSPP_MAX_WORK,
 ) -> dict[str, Any]:
     """The `coverage` metric for a selection `picks` (k,) of `x` (N, d) unit vectors.
 
@@ -145,7 +149,9 @@ def measure_coverage(
       "delta_radius" (the euclidean radius equal to cosine `delta` on unit vectors); "rows":
       how many samples the curves measure: all N, or above `max_rows` a sample of `max_rows`
       rows drawn by `seed` (then radii are those of the sample, a lower bound; the coreset's
-      exact covering radius is in the `coreset` table), on which k-means++ also seeds.
+      exact covering radius is in the `coreset` table), on which k-means++ also seeds;
+      "skipped": {method: why} for a baseline left out (k-means++ when rows x k is over
+      `kmeanspp_max_work`).
     """
     n, k = int(x.shape[0]), len(picks)
     rows_of: npt.NDArray[np.int64] | None = None
@@ -159,6 +165,14 @@ def measure_coverage(
     if baselines:
         started = time.perf_counter()
         chosen["random"] = (random_picks(n, k, seed), time.perf_counter() - started)
+    rows = n if rows_of is None else len(rows_of)
+    skipped: dict[str, str] = {}
+    if baselines and rows * k > kmeanspp_max_work:
+        skipped["kmeanspp"] = (
+            f"k-means++ seeding: rows x k = {rows:,} x {k:,} is over the limit of "
+            f"{kmeanspp_max_work:,}"
+        )
+    elif baselines:
         started = time.perf_counter()
         if rows_of is None:
             seeded = kmeanspp_picks(x, k, seed)
@@ -176,7 +190,8 @@ def measure_coverage(
         "seed": seed,
         "delta": delta,
         "delta_radius": delta_radius,
-        "rows": n if rows_of is None else len(rows_of),
+        "rows": rows,
+        "skipped": skipped,
     }
     for name, (centres, seconds) in chosen.items():
         curves = coverage_curves(x, centres, ks, delta_radius=delta_radius, rows_of=rows_of)
