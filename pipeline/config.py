@@ -405,6 +405,22 @@ class ExportConfig:
 
 
 @dataclass
+class RunConfig:
+    executor: str = field(
+        default="local",
+        metadata=_help(
+            "where embed, verify and generate run: local, or ray (RAY_ADDRESS, else a local cluster)"
+        ),
+    )
+    workers: int = field(
+        default=2, metadata=_help("Ray actors per stage (embedding models, sandboxes, LLM clients)")
+    )
+    gpus_per_worker: float = field(
+        default=0.0, metadata=_help("GPUs each Ray embedding actor reserves (0: CPU)")
+    )
+
+
+@dataclass
 class IngestConfig:
     """What one `ingest` run reads (not a `wavecurate.toml` section: `[sources]` lists what
     `wavecurate run` ingests, one `IngestConfig` per source)."""
@@ -425,6 +441,7 @@ SECTIONS: dict[str, type] = {
     "llm": LLMConfig,
     "decontaminate": DecontaminateConfig,
     "export": ExportConfig,
+    "run": RunConfig,
 }
 
 
@@ -441,6 +458,7 @@ class Config:
     llm: LLMConfig = field(default_factory=LLMConfig)
     decontaminate: DecontaminateConfig = field(default_factory=DecontaminateConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    run: RunConfig = field(default_factory=RunConfig)
 
     @classmethod
     def load(cls, path: Path) -> Config:

@@ -84,3 +84,23 @@ def test_measure_coverage_without_baselines() -> None:
     x = unit(100, 4, 2)
     cov = measure_coverage(x, kcenter_greedy(x, 10).indices, seed=0, delta=0.9, baselines=False)
     assert set(cov["final"]) == {"kcenter"} and "random" not in cov
+
+
+def test_curves_on_a_sample_of_rows_equal_brute_force_on_those_rows() -> None:
+    """Above `max_rows` the curves measure a seeded sample of rows; centres may lie outside it."""
+    x = unit(600, 5, 3)
+    centres = random_picks(600, 30, seed=4)
+    rows_of = np.sort(np.random.default_rng(5).choice(600, size=150, replace=False))
+    ks = np.array([1, 3, 30])
+    got = coverage_curves(x, centres, ks, delta_radius=0.5, block_rows=16, rows_of=rows_of)
+    d = pairwise_distances(x[rows_of].astype(np.float64), x[centres].astype(np.float64))
+    for i, j in enumerate(ks):
+        nearest = d[:, :j].min(axis=1)
+        assert got["radius"][i] == pytest.approx(nearest.max(), abs=1e-5)
+        assert got["mean"][i] == pytest.approx(nearest.mean(), abs=1e-5)
+    m = measure_coverage(x, centres, seed=0, delta=0.9, max_rows=150)
+    assert m["rows"] == 150 and len(m["kcenter"]) == len(m["k"])
+    assert set(m["final"]) == {"kcenter", "random", "kmeanspp"}
+    assert measure_coverage(x, centres, seed=0, delta=0.9, baselines=False)["rows"] == 600
+    big = measure_coverage(x, centres, seed=0, delta=0.9, max_rows=150, kmeanspp_max_work=100)
+    assert set(big["final"]) == {"kcenter", "random"} and "150 x 30" in big["skipped"]["kmeanspp"]

@@ -157,3 +157,75 @@ def test_run_only_options_are_flags_not_settings() -> None:
         Config.from_dict({"filter": {"force": True}})
     assert config_hash(FilterConfig(force=True)) == config_hash(FilterConfig())
     assert config_hash(FilterConfig(min_chars=1)) != config_hash(FilterConfig())
+
+
+def _textbook_near_duplicates(codes: list[str], cfg: FilterConfig) -> set[int]:
+    """The loop the streaming filter replaced: query MinHashLSH in order, insert when kept."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=cfg.near_duplicate_threshold, num_perm=cfg.minhash_permutations)
+    kept: dict[str, MinHash] = {}
+    dropped: set[int] = set()
+    for i, code in enumerate(codes):
+        mh = MinHash(num_perm=cfg.minhash_permutations)
+        mh.update_batch(list(shingles(code, cfg.shingle_size)))
+        if any(mh.jaccard(kept[k]) >= cfg.near_duplicate_threshold for k in lsh.query(mh)):
+            dropped.add(i)
+        else:
+            lsh.insert(str(i), mh)
+            kept[str(i)] = mh
+    return dropped
+
+
+@pytest.mark.parametrize("threshold", [0.85, 0.6])
+def test_streaming_near_duplicates_equal_the_textbook_lsh_loop(
+    tmp_path: Path, threshold: float
+) -> None:
+    """Chains of edits (a near duplicate of a near duplicate that was itself dropped) are where
+    'compare only with kept samples' matters; the streaming filter must decide as the loop."""
+    import random
+
+    from pipeline.records import StoredSample
+    from pipeline.stages.filter import decide
+
+    rng = random.Random(7)
+    words = [f"w{i}" for i in range(60)]
+    codes: list[str] = []
+    for _ in range(400):
+        if codes and rng.random() < 0.4:  # edit an earlier one: add or change a line
+            lines = rng.choice(codes).split("\n")
+            lines.insert(rng.randrange(1, len(lines)), f"    {rng.choice(words)} = 1")
+            codes.append("\n".join(lines))
+        else:
+            body = [f"    {rng.choice(words)} = {rng.choice(words)} + {rng.randrange(9)}"
+                    for _ in range(rng.randint(15, 30))]  # fmt: skip
+            codes.append("def f(x):\n" + "\n".join(body))
+    cfg = FilterConfig(
+        min_chars=0, max_chars=10**6, blacklist=[], near_duplicate_threshold=threshold
+    )
+    samples = [
+        StoredSample(
+            id=str(i),
+            source="tree",
+            language="python",
+            repo="",
+            path="",
+            func_name="f",
+            line=1,
+            docstring="",
+            code=c,
+            code_nodoc=c,
+            url="",
+            partition="",
+            sha256=f"{i:064x}",
+            dropped_by=None,
+            seq=i,
+        )
+        for i, c in enumerate(codes)
+    ]
+    expected = _textbook_near_duplicates(codes, cfg)
+    decisions = decide(samples, cfg, workdir=tmp_path)
+    got = {int(sid) for sid, rule in decisions.items() if rule == "near_duplicate"}
+    assert len(expected) > 50  # the data really has near duplicates, chains included
+    assert got == expected
+    assert list(tmp_path.iterdir()) == []  # the signature file is gone

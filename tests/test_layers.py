@@ -17,6 +17,7 @@ LAYERS: list[set[str]] = [
         "pipeline.progress",
         "pipeline.version",
         "pipeline.textsafe",
+        "pipeline.executor",
     },
     {"pipeline.store"},
     {
@@ -26,7 +27,7 @@ LAYERS: list[set[str]] = [
         "pipeline.verify",
         "pipeline.prompts",
     },
-    {"pipeline.llm"},
+    {"pipeline.llm", "pipeline.executor.workers"},
     {"pipeline.review", "pipeline.agreement", "pipeline.mapsel", "pipeline.audit", "pipeline.gaps"},
     {"pipeline.stages"},
     {"pipeline.cli", "pipeline.__main__"},

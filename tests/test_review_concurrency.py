@@ -82,3 +82,59 @@ def test_concurrent_reviewers_lose_nothing(tmp_path: Path) -> None:
         assert ws.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         ws.close()
+
+
+READER = """
+import json, sys, time
+from pathlib import Path
+from pipeline.store import Workspace
+from pipeline.store.queue import queue_rows
+from pipeline.store.status import funnel
+root, go, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+ws = Workspace(Path(root))
+while not Path(go).exists():
+    time.sleep(0.005)
+seen = []
+while not Path(stop).exists():
+    queue_rows(ws)
+    funnel(ws)
+    seen.append(ws.db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0])
+seen.append(ws.db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0])  # after every write
+ws.close()
+print(json.dumps(seen))
+"""
+
+
+def test_readers_see_a_consistent_workspace_while_reviewers_write(tmp_path: Path) -> None:
+    """WAL: a reader (the Review page's queue, the Overview's funnel) reads throughout while
+    reviewers write, without an error, and the review rows it sees only grow (undos add rows)."""
+    built = build_workspace(tmp_path / "w", samples=200, coreset=40, reviewers=(), hostile=False)
+    ids = built.instance_ids
+    go, stop = tmp_path / "go", tmp_path / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(built.root), str(go), str(stop)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(built.root), f"r{i}", ",".join(ids), str(go), "40"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    time.sleep(0.5)
+    go.touch()
+    for p in writers:
+        p.communicate(timeout=180)
+        assert p.returncode == 0
+    stop.touch()
+    seen = json.loads(reader.communicate(timeout=180)[0])
+    assert reader.returncode == 0 and len(seen) >= 2
+    assert seen == sorted(seen)  # never goes back
+    ws = Workspace(built.root)
+    try:
+        final = int(ws.db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0])
+    finally:
+        ws.close()
+    assert seen[-1] == final and final >= 3 * 40

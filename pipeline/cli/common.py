@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import Config
 from pipeline.progress import Bar
 from pipeline.store import Workspace, WorkspaceError
 
@@ -55,6 +57,22 @@ def _add_documented(sub: Any, name: str, doc: str) -> argparse.ArgumentParser:
     help_line, _, description = inspect.cleandoc(doc).partition("\n\n")
     p: argparse.ArgumentParser = sub.add_parser(name, help=help_line, description=description)
     return p
+
+
+def add_executor_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="where the work runs: local, or ray (the cluster at RAY_ADDRESS, else a local one; "
+        "default: [run] executor)",
+    )
+
+
+def with_executor(cfg: Config, executor: str | None) -> Config:
+    """`cfg` with `[run] executor` set to `executor` (unchanged when None)."""
+    if executor is None:
+        return cfg
+    return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, executor=executor))
 
 
 def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspace:

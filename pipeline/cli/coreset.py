@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from pipeline.cli.common import add_command, open_workspace
+from pipeline.cli.common import add_command, add_executor_arg, open_workspace, with_executor
 from pipeline.config import Config
 
 
@@ -14,6 +14,7 @@ def add_parser(sub: Any) -> None:
     p = add_command(sub, "embed", cmd_embed)
     p.add_argument("--batch-size", type=int, metavar="N", help="texts per forward pass")
     p.add_argument("--device", help="auto (cuda when present), cpu or cuda")
+    add_executor_arg(p)
 
     p = add_command(sub, "select", cmd_select)
     size = p.add_mutually_exclusive_group()
@@ -44,7 +45,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
             embed = dataclasses.replace(embed, batch_size=args.batch_size)
         if args.device is not None:
             embed = dataclasses.replace(embed, device=args.device)
-        return dataclasses.replace(cfg, embed=embed)
+        return with_executor(dataclasses.replace(cfg, embed=embed), args.executor)
 
     return run_one(open_workspace(args), "embed", configure)
 

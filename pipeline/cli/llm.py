@@ -11,11 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pipeline.cli.common import (
+    add_executor_arg,
     add_workspace_arg,
     fail,
     open_workspace,
     print_json,
     tqdm_progress,
+    with_executor,
 )
 from pipeline.config import Config, LLMConfig
 from pipeline.llm.base import Provider
@@ -37,6 +39,7 @@ def add_parser(sub: Any) -> None:
         ),
     )
     _common(p, "generate")
+    add_executor_arg(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser(
@@ -158,6 +161,17 @@ def build_provider(
     return OfflineJudge(embed, embed_key=model_key(cfg.embed), cfg=cfg.judge), "offline"
 
 
+def provider_only(
+    role: str, name: str, cfg: Config, *, concurrency: int | None, need_key: bool = True
+) -> Provider:
+    """`build_provider(...)`'s provider alone, never batching: what each Ray worker builds (a
+    module-level function, so a `functools.partial` of it pickles by reference)."""
+    provider, _model = build_provider(
+        role, name, cfg, batch=False, concurrency=concurrency, need_key=need_key
+    )
+    return provider
+
+
 def _report(stage: str, report: LLMStageResult, as_json: bool) -> int:
     if as_json:
         extra = {} if report.estimate is None else {"estimate": dataclasses.asdict(report.estimate)}
@@ -226,6 +240,7 @@ def _run_stage(args: argparse.Namespace, stage: str) -> int:
     )  # fmt: skip
     if args.batch:
         section = dataclasses.replace(section, batch=True)
+    cfg = with_executor(cfg, getattr(args, "executor", None))
     res = Resources(
         ws, dataclasses.replace(cfg, **{stage: section}), provider=args.provider,
         concurrency=args.concurrency, abandon=tuple(args.abandon_batch or ()),

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     from sentence_transformers import SentenceTransformer
 
+    from pipeline.executor import Executor
+    from pipeline.llm.base import Provider
     from pipeline.llm.stage import LLM
     from pipeline.store.vectors import KeptEmbeddings
 
@@ -57,6 +59,15 @@ class Resources:
         self.abandon = tuple(abandon)
         self._model: SentenceTransformer | None = None
         self._llms: dict[str, LLM] = {}
+        self._executor: Executor | None = None
+
+    def executor(self) -> Executor:
+        """The `[run] executor` (local, or ray: connected on first use), built once."""
+        if self._executor is None:
+            from pipeline.executor import make_executor
+
+            self._executor = make_executor(self.config.run.executor)
+        return self._executor
 
     def model(self) -> SentenceTransformer:
         """The `[embed]` model, loaded once."""
@@ -99,8 +110,26 @@ class Resources:
                 role, name, self.config, batch=section.batch, concurrency=self.concurrency,
                 need_key=need_key, encode=self.encode, abandon=self.abandon,
             )  # fmt: skip
+            if stage == "generate" and not section.batch and self.config.run.executor != "local":
+                provider = self._distributed(provider, role, name, need_key)
             self._llms[stage] = LLM(provider, model, self.config.llm)
         return self._llms[stage]
+
+    def _distributed(self, provider: Provider, role: str, name: str, need_key: bool) -> Provider:
+        """`provider`'s calls made by `[run] workers` executor workers, each with its own
+        provider; together at most `llm.concurrency` (or `--concurrency`) calls in flight."""
+        import functools
+
+        from pipeline.cli.llm import provider_only
+        from pipeline.executor.workers import ExecutorProvider
+
+        workers = max(1, self.config.run.workers)
+        total = self.concurrency or self.config.llm.concurrency
+        factory = functools.partial(
+            provider_only, role, name, self.config, concurrency=max(1, total // workers),
+            need_key=need_key,
+        )  # fmt: skip
+        return ExecutorProvider(provider, factory, self.executor(), workers=workers)
 
 
 Step = Callable[[Workspace, Resources], int]
@@ -133,7 +162,11 @@ def step_filter(ws: Workspace, res: Resources) -> int:
 def step_embed(ws: Workspace, res: Resources) -> int:
     from pipeline.stages.embed import embed_samples
 
-    result = embed_samples(ws, res.model, cfg=res.config.embed, progress=res.progress)
+    run = res.config.run
+    result = embed_samples(
+        ws, res.model, cfg=res.config.embed, progress=res.progress, executor=res.executor(),
+        workers=run.workers, gpus_per_worker=run.gpus_per_worker,
+    )  # fmt: skip
     if result.embedded == 0:
         print(f"embed: nothing new to embed ({result.kept:,} kept samples, {result.model_key})")
     else:
@@ -209,7 +242,7 @@ def _verify_step(as_json: bool) -> Step:
         from pipeline.cli.verify import format_verify
         from pipeline.stages.verify import verify_instances
 
-        result = verify_instances(ws, cfg=res.config.verify, progress=res.progress)
+        result = verify_instances(ws, res.executor(), cfg=res.config.verify, progress=res.progress)
         if as_json:
             print_json(
                 {

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from pipeline.cli.common import add_command, open_workspace
+from pipeline.cli.common import add_command, add_executor_arg, open_workspace, with_executor
 from pipeline.config import Config
 from pipeline.textsafe import for_terminal
 
@@ -15,6 +15,7 @@ def add_parser(sub: Any) -> None:
     p = add_command(sub, "verify", cmd_verify)
     p.add_argument("--force", action="store_true", help="verify every instance again")
     p.add_argument("--json", action="store_true", help="print the counts as JSON for programs")
+    add_executor_arg(p)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -29,7 +30,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     def configure(cfg: Config) -> Config:
         verify = dataclasses.replace(cfg.verify, force=args.force)
-        return dataclasses.replace(cfg, verify=verify)
+        return with_executor(dataclasses.replace(cfg, verify=verify), args.executor)
 
     with open_workspace(args) as ws:
         return run_one(ws, "verify-json" if args.json else "verify", configure)

@@ -26,6 +26,13 @@ import numpy.typing as npt
 __all__ = ["checkpoints", "coverage_curves", "measure_coverage"]
 
 CURVE_POINTS = 300
+# above this many samples, coverage is measured on a seeded sample of this many rows (and the
+# k-means++ baseline seeds on it): every curve costs N x k distances per method, and sklearn's
+# k-means++ about (2 + ln k) x N x k, which at the paper's N = 1.2M and k = 20,000 is hours
+COVERAGE_ROWS = 50_000
+# the k-means++ baseline runs only while rows x k stays under this (the default k = 1,000 on up
+# to 200,000 rows); above it the metric says it was skipped ("skipped": {"kmeanspp": why})
+KMEANSPP_MAX_WORK = 2 * 10**8
 
 
 def checkpoints(k: int, points: int = CURVE_POINTS) -> npt.NDArray[np.int64]:
@@ -44,20 +51,29 @@ def coverage_curves(
     *,
     delta_radius: float,
     block_rows: int = 0,
+    rows_of: npt.NDArray[np.int64] | None = None,
 ) -> dict[str, Any]:
     """Coverage of `x` (N, d) by the centres `centres` (k,) taken in order, at each j in `ks`.
+
+    `rows_of`: the sorted rows of `x` to measure (default: all); centres may lie anywhere in `x`.
 
     Returns {"radius": [..], "mean": [..], "within": [..]} (one value per j in `ks`) and "final":
     {"radius", "mean", "p99", "within"} for all k centres. Computed in float32 blocks of rows
     (block rows x k distances at a time), never an N x k matrix.
     """
-    n = int(x.shape[0])
+    n = int(x.shape[0]) if rows_of is None else len(rows_of)
     k = len(centres)
     cols = np.asarray(ks, dtype=np.int64) - 1
     c = np.asarray(x[np.asarray(centres)], dtype=np.float32)  # (k, d)
     csq = np.einsum("ij,ij->i", c, c)
     order_cols = np.arange(k)
     order_rows = np.asarray(centres, dtype=np.int64)
+    if rows_of is not None:  # a centre's position among the measured rows, else -1
+        at_pos = np.searchsorted(rows_of, order_rows)
+        hit = (at_pos < len(rows_of)) & (
+            rows_of[np.minimum(at_pos, len(rows_of) - 1)] == order_rows
+        )
+        order_rows = np.where(hit, at_pos, -1)
     limit_sq = np.float32(delta_radius**2)
     rows = block_rows or max(64, min(4096, (1 << 23) // max(k, 1)))
     radius_sq = np.zeros(len(cols), dtype=np.float64)
@@ -66,7 +82,10 @@ def coverage_curves(
     nearest = np.empty(n, dtype=np.float32)  # distance to the nearest of all k centres
     nearest_sq_ok = np.empty(n, dtype=bool)
     for s in range(0, n, rows):
-        xb = np.asarray(x[s : s + rows], dtype=np.float32)
+        if rows_of is None:
+            xb = np.asarray(x[s : s + rows], dtype=np.float32)
+        else:
+            xb = np.asarray(x[rows_of[s : s + rows]], dtype=np.float32)
         d2 = xb @ c.T  # (rows, k)
         d2 *= -2
         d2 += csq
@@ -113,6 +132,8 @@ def measure_coverage(
     delta: float,
     baselines: bool = True,
     points: int = CURVE_POINTS,
+    max_rows: int = COVERAGE_ROWS,
+    kmeanspp_max_work: int = KMEANSPP_MAX_WORK,
 ) -> dict[str, Any]:
     """The `coverage` metric for a selection `picks` (k,) of `x` (N, d) unit vectors.
 
@@ -125,9 +146,17 @@ def measure_coverage(
       within cosine `delta` of it;
     - "final": {method: {"radius", "mean", "p99", "within"}} at the full k;
     - "seconds": {method: time to choose its centres}; "n", "size" (= k), "seed", "delta",
-      "delta_radius" (the euclidean radius equal to cosine `delta` on unit vectors).
+      "delta_radius" (the euclidean radius equal to cosine `delta` on unit vectors); "rows":
+      how many samples the curves measure: all N, or above `max_rows` a sample of `max_rows`
+      rows drawn by `seed` (then radii are those of the sample, a lower bound; the coreset's
+      exact covering radius is in the `coreset` table), on which k-means++ also seeds;
+      "skipped": {method: why} for a baseline left out (k-means++ when rows x k is over
+      `kmeanspp_max_work`).
     """
     n, k = int(x.shape[0]), len(picks)
+    rows_of: npt.NDArray[np.int64] | None = None
+    if 0 < max_rows < n:
+        rows_of = np.sort(np.random.default_rng([seed, 2]).choice(n, size=max_rows, replace=False))
     delta_radius = math.sqrt(max(0.0, 2.0 - 2.0 * delta))
     ks = checkpoints(k, points)
     chosen: dict[str, tuple[npt.NDArray[np.int64], float]] = {
@@ -136,8 +165,20 @@ def measure_coverage(
     if baselines:
         started = time.perf_counter()
         chosen["random"] = (random_picks(n, k, seed), time.perf_counter() - started)
+    rows = n if rows_of is None else len(rows_of)
+    skipped: dict[str, str] = {}
+    if baselines and rows * k > kmeanspp_max_work:
+        skipped["kmeanspp"] = (
+            f"k-means++ seeding: rows x k = {rows:,} x {k:,} is over the limit of "
+            f"{kmeanspp_max_work:,}"
+        )
+    elif baselines:
         started = time.perf_counter()
-        chosen["kmeanspp"] = (kmeanspp_picks(x, k, seed), time.perf_counter() - started)
+        if rows_of is None:
+            seeded = kmeanspp_picks(x, k, seed)
+        else:
+            seeded = rows_of[kmeanspp_picks(x[rows_of], min(k, len(rows_of)), seed)]
+        chosen["kmeanspp"] = (seeded, time.perf_counter() - started)
     out: dict[str, Any] = {
         "k": ks.tolist(),
         "mean": {},
@@ -149,9 +190,11 @@ def measure_coverage(
         "seed": seed,
         "delta": delta,
         "delta_radius": delta_radius,
+        "rows": rows,
+        "skipped": skipped,
     }
     for name, (centres, seconds) in chosen.items():
-        curves = coverage_curves(x, centres, ks, delta_radius=delta_radius)
+        curves = coverage_curves(x, centres, ks, delta_radius=delta_radius, rows_of=rows_of)
         out[name] = curves["radius"]
         out["mean"][name] = curves["mean"]
         out["within"][name] = curves["within"]

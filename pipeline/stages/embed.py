@@ -8,13 +8,17 @@ in chunks, so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+import numpy as np
+
 from pipeline.config import EmbedConfig
 from pipeline.embedding import encode, model_key
+from pipeline.executor import Executor
 from pipeline.progress import Progress, no_progress
 from pipeline.store import Workspace
 from pipeline.store.vectors import (
@@ -69,6 +73,9 @@ def embed_samples(
     *,
     cfg: EmbedConfig,
     progress: Progress = no_progress,
+    executor: Executor | None = None,
+    workers: int = 2,
+    gpus_per_worker: float = 0.0,
 ) -> EmbedResult:
     """Embed every kept sample whose text has no vector yet under `cfg`'s model key.
 
@@ -77,6 +84,11 @@ def embed_samples(
     Sets the `embedded` metric ({"model_key",
     "count"}) and records a `runs` row; a run whose kept texts and settings are those of the
     last complete run records nothing and returns `current=True`. `progress` counts rows.
+
+    `executor` (default: this process) runs the encoding elsewhere: with a `RayExecutor`, `workers`
+    actors each load `cfg`'s model once (`gpus_per_worker` GPUs each) and embed chunks of
+    `CHUNK_ROWS` texts; each chunk is written here as it arrives, so the vectors and the resuming
+    are those of the local path.
     """
     if cfg.text not in TEXT_MODES:
         raise ValueError(f"embed.text must be one of {', '.join(TEXT_MODES)}, got {cfg.text!r}")
@@ -92,11 +104,28 @@ def embed_samples(
             return EmbedResult(0, len(ids), len(ids), key, 0.0, current=True)
         have = lookup_rows(ws, key, texts)
         todo = [h for h in texts if h not in have]
-        encoder = _resolve_model(model) if todo else None
+        local = executor is None or executor.name == "local"
+        encoder = _resolve_model(model) if todo and local else None
         bar = progress(total=len(todo), unit="row", desc="embed")
         started = time.perf_counter()
         try:
-            for start in range(0, len(todo), CHUNK_ROWS):
+            if not local:
+                from pipeline.executor.workers import embed_worker
+
+                assert executor is not None
+                done = 0
+                for idx, rows in executor.map_batches(
+                    functools.partial(embed_worker, cfg), [texts[h] for h in todo],
+                    batch_size=CHUNK_ROWS, workers=workers, num_gpus=gpus_per_worker,
+                ):  # fmt: skip
+                    first = append_vectors(ws, key, np.stack(rows).astype(np.float32))
+                    insert_embedding_rows(
+                        ws, key, [(todo[i], first + j) for j, i in enumerate(idx)]
+                    )
+                    done += len(idx)
+                    bar.update(len(idx))
+                    run.counts["embedded"] = done
+            for start in range(0, len(todo) if local else 0, CHUNK_ROWS):
                 chunk = todo[start : start + CHUNK_ROWS]
                 assert encoder is not None
                 vecs = encode(

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pipeline.config import VerifyConfig, config_hash
+from pipeline.executor import Executor, LocalExecutor
+from pipeline.executor.workers import verify_on
 from pipeline.progress import Progress, no_progress
 from pipeline.records import EXEC_VERDICTS, Execution, ExecVerdict, StoredSample, Task
 from pipeline.store import Workspace
@@ -112,7 +114,11 @@ def _instance_hash(vhash: str, instance: dict[str, str], sample: StoredSample) -
 
 
 def verify_instances(
-    ws: Workspace, *, cfg: VerifyConfig, progress: Progress = no_progress
+    ws: Workspace,
+    executor: Executor | None = None,
+    *,
+    cfg: VerifyConfig,
+    progress: Progress = no_progress,
 ) -> VerifyResult:
     """Verify the generated instances without a current verdict; see the module docstring.
 
@@ -153,7 +159,14 @@ def verify_instances(
                         result.verified += 1
                         bar.update(1)
                 runnable = [(i, s) for i, s in todo if i["task"] in known]
-                for job, verdict in verify_many(_jobs(runnable), cfg, cfg.workers):
+                jobs = list(_jobs(runnable))
+                verdicts = (
+                    verify_many(jobs, cfg, cfg.workers)
+                    if executor is None or isinstance(executor, LocalExecutor)
+                    # past one machine: `cfg.workers` executor workers, a sandbox at a time each
+                    else verify_on(executor, jobs, cfg, workers=cfg.workers)
+                )
+                for job, verdict in verdicts:
                     save_execution(
                         ws, Execution.of(verdict, instance_id=job.key, config_hash=hashes[job.key])
                     )

@@ -79,6 +79,17 @@ def kept_ids(ws: Workspace) -> list[str]:
     ]
 
 
+def sample_extent(ws: Workspace) -> tuple[int, int]:
+    """(number of samples, largest seq or -1): what says the set of samples changed."""
+    r = ws.db.execute("SELECT COUNT(*), COALESCE(MAX(seq), -1) FROM samples").fetchone()
+    return int(r[0]), int(r[1])
+
+
+def stored_decisions(ws: Workspace) -> dict[str, str | None]:
+    """{sample id: dropped_by} for every sample, as stored."""
+    return {str(r[0]): r[1] for r in ws.db.execute("SELECT id, dropped_by FROM samples")}
+
+
 def set_dropped(ws: Workspace, dropped: Mapping[str, str | None]) -> None:
     """Set each sample's `dropped_by` (None keeps it). Samples not named are left alone."""
     with ws.write() as db:
