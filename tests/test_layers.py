@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
         "pipeline.textsafe",
     },
     {"pipeline.store"},
-    {"pipeline.sources", "pipeline.embedding", "pipeline.verify", "pipeline.prompts"},
+    {"pipeline.sources", "pipeline.embedding", "pipeline.onnx_backend", "pipeline.verify", "pipeline.prompts"},
     {"pipeline.llm"},
     {"pipeline.review", "pipeline.agreement", "pipeline.mapsel", "pipeline.audit"},
     {"pipeline.stages"},
