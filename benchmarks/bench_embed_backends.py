@@ -36,10 +36,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 
-from pipeline import kcenter_greedy  # noqa: E402
 from pipeline.config import EmbedConfig  # noqa: E402
 from pipeline.embedding import encode, load_encoder  # noqa: E402
 from pipeline.records import Sample  # noqa: E402
+from pipeline.stages.select import kcenter_greedy  # noqa: E402
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 

@@ -31,10 +31,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+_NUMBA_CACHE = Path(tempfile.mkdtemp(prefix="wavecurate-bench-numba-"))
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["HF_HUB_OFFLINE"] = "1"
+    # an empty numba cache, as on a fresh machine: the demo pays UMAP's compilation
+    env["NUMBA_CACHE_DIR"] = str(_NUMBA_CACHE)
     return env
 
 

@@ -84,6 +84,7 @@ def cmd_decontaminate(args: argparse.Namespace) -> int:
     nearest-neighbour similarity, and store the leakage report (metric 'leakage'). Thresholds
     are in [decontaminate] of wavecurate.toml."""
     from pipeline.cli.steps import Resources
+    from pipeline.embedding import model_key
     from pipeline.stages.decontaminate import BenchmarkError, decontaminate
 
     ws = open_workspace(args)
@@ -93,7 +94,7 @@ def cmd_decontaminate(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(ws.config.decontaminate, force=args.force)
         result = decontaminate(
             ws, None if args.no_embedding else res.encode, cfg=cfg,
-            model_name=ws.config.embed.model, progress=res.progress,
+            model_name=model_key(ws.config.embed), progress=res.progress,
         )  # fmt: skip
     except (BenchmarkError, ValueError, OSError) as e:  # ConfigError is a ValueError
         return fail(str(e))

@@ -146,7 +146,7 @@ def build_provider(
 
         return OfflineGenerator(seed=cfg.generate.seed), "offline"
     from pipeline.embedding import encode as encode_with
-    from pipeline.embedding import load_model, model_key
+    from pipeline.embedding import load_encoder, model_key
     from pipeline.llm.offline.judge import OfflineJudge
 
     loaded: list[Any] = []
@@ -155,7 +155,7 @@ def build_provider(
         if encode is not None:
             return encode(texts)
         if not loaded:  # load the model only when there is something to judge
-            loaded.append(load_model(cfg.embed))
+            loaded.append(load_encoder(cfg.embed))
         return encode_with(loaded[0], list(texts), batch_size=cfg.embed.batch_size)
 
     return OfflineJudge(embed, embed_key=model_key(cfg.embed), cfg=cfg.judge), "offline"

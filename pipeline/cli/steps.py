@@ -23,8 +23,8 @@ from pipeline.textsafe import for_terminal
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
-    from sentence_transformers import SentenceTransformer
 
+    from pipeline.embedding import Encoder
     from pipeline.executor import Executor
     from pipeline.llm.base import Provider
     from pipeline.llm.stage import LLM
@@ -57,7 +57,7 @@ class Resources:
         self.provider = provider
         self.concurrency = concurrency
         self.abandon = tuple(abandon)
-        self._model: SentenceTransformer | None = None
+        self._model: Encoder | None = None
         self._llms: dict[str, LLM] = {}
         self._executor: Executor | None = None
 
@@ -69,22 +69,27 @@ class Resources:
             self._executor = make_executor(self.config.run.executor)
         return self._executor
 
-    def model(self) -> SentenceTransformer:
-        """The `[embed]` model, loaded once."""
+    def model(self) -> Encoder:
+        """The `[embed]` model run by its backend (`load_encoder`), loaded once."""
         if self._model is None:
-            from pipeline.embedding import load_model
+            from pipeline.embedding import load_encoder
 
-            self._model = load_model(self.config.embed)
+            self._model = load_encoder(self.config.embed)
         return self._model
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Embed `texts` with the shared model: (n, dim) float32, L2-normalised."""
-        from pipeline.embedding import encode
+        """Embed `texts` with the shared model: (n, dim) float32, L2-normalised.
 
-        vectors: npt.NDArray[np.float32] = encode(
-            self.model(), list(texts), batch_size=self.config.embed.batch_size
-        )
-        return vectors
+        Through the workspace's embedding cache (`cached_encode` under `model_key`): a text
+        embedded before by any stage is read back, and the model loads only for new texts.
+        """
+        from pipeline.embedding import encode, model_key
+        from pipeline.store.vectors import cached_encode
+
+        def embed(new: list[str]) -> npt.NDArray[np.float32]:
+            return encode(self.model(), new, batch_size=self.config.embed.batch_size)
+
+        return cached_encode(self.ws, model_key(self.config.embed), list(texts), embed)
 
     def kept(self) -> KeptEmbeddings:
         """The kept samples' vectors under `[embed]` (read afresh: embed may have added some)."""
@@ -268,11 +273,12 @@ step_verify_json = _verify_step(as_json=True)  # `wavecurate verify --json`
 
 def step_decontaminate(ws: Workspace, res: Resources) -> int:
     from pipeline.cli.export import format_result
+    from pipeline.embedding import model_key
     from pipeline.stages.decontaminate import decontaminate
 
     started = time.perf_counter()
     result = decontaminate(
-        ws, res.encode, cfg=res.config.decontaminate, model_name=res.config.embed.model,
+        ws, res.encode, cfg=res.config.decontaminate, model_name=model_key(res.config.embed),
         progress=res.progress,
     )  # fmt: skip
     print(format_result(result, time.perf_counter() - started))

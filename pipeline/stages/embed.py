@@ -37,7 +37,7 @@ from pipeline.store.vectors import (
 )
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    from pipeline.embedding import Encoder
 
 __all__ = [
     "TEXT_MODES",
@@ -69,7 +69,7 @@ class EmbedResult:
 
 def embed_samples(
     ws: Workspace,
-    model: SentenceTransformer | Callable[[], SentenceTransformer],
+    model: Encoder | Callable[[], Encoder],
     *,
     cfg: EmbedConfig,
     progress: Progress = no_progress,
@@ -79,7 +79,7 @@ def embed_samples(
 ) -> EmbedResult:
     """Embed every kept sample whose text has no vector yet under `cfg`'s model key.
 
-    `model` is `load_model(cfg)` or a function returning it, called only when there is
+    `model` is `load_encoder(cfg)` or a function returning it, called only when there is
     something to embed (so a run with nothing to do never loads the model).
     Sets the `embedded` metric ({"model_key",
     "count"}) and records a `runs` row; a run whose kept texts and settings are those of the
@@ -148,11 +148,9 @@ def embed_samples(
     return EmbedResult(len(todo), cached, len(ids), key, seconds)
 
 
-def _resolve_model(
-    model: SentenceTransformer | Callable[[], SentenceTransformer],
-) -> SentenceTransformer:
+def _resolve_model(model: Encoder | Callable[[], Encoder]) -> Encoder:
     if hasattr(model, "encode"):  # a model is callable too: tell them apart by `encode`
-        return cast("SentenceTransformer", model)
+        return cast("Encoder", model)
     return model()
 
 

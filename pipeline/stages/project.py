@@ -2,14 +2,16 @@
 
 UMAP (cosine metric, seeded: deterministic and single-threaded) is fitted on at most
 `project.fit_sample` samples drawn by the seed and applied to the rest with `transform`, so the cost
-stays bounded at any scale. One (x, y) per kept sample goes to the `projection` table.
+stays bounded at any scale; `N_EPOCHS` layout epochs at every size. One (x, y) per kept sample goes to the `projection` table.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,11 @@ TRANSFORM_ROWS = 10_000  # rows per `transform` call
 # Up to this many fitted rows, the nearest neighbours come from one exact cosine matrix product
 # (blocked) instead of UMAP's NN-descent, which costs more (and compiles more numba) at this size.
 EXACT_KNN_ROWS = 20_000
+# Layout epochs. UMAP's own default is 500 up to 10,000 fitted rows and 200 above; on the demo's
+# 4,562 stdlib samples 200 epochs took 35 s against 67 s for 500 (after numba's compilation) and
+# kept the map as readable: same clusters and satellites, trustworthiness (15 cosine neighbours,
+# 2,000 rows) 0.934 against 0.932.
+N_EPOCHS = 200
 
 
 def exact_knn(
@@ -50,6 +57,46 @@ def exact_knn(
         idx[s : s + block_rows] = top
         dist[s : s + block_rows] = np.clip(d, 0.0, 2.0)
     return idx, dist
+
+
+def numba_cache_dir() -> Path:
+    """Where UMAP's compiled numba code is kept between runs: `$NUMBA_CACHE_DIR` when set, else
+    `$XDG_CACHE_HOME/wavecurate/numba` (default `~/.cache/wavecurate/numba`)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wavecurate" / "numba"
+
+
+def _import_umap() -> Any:
+    """`umap`, with its module-level numba functions compiled once per machine, not per process.
+
+    umap-learn declares them without `cache=True`, so each process compiled them again (most of
+    a small fit: 55 s against 1.9 s for 600 rows on the loaded 2-core machine, the second process
+    reading the cache). Caching is switched on for those dispatchers, into `numba_cache_dir()`
+    (numba keys each entry by the source file's path, size and time, and the CPU).
+    """
+    folder = numba_cache_dir()
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(folder))
+    import numba
+    import umap
+    import umap.layouts
+    import umap.spectral
+    import umap.umap_
+    import umap.utils
+    from numba.core.registry import CPUDispatcher
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable cache: compile as before
+        return umap
+    numba.config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]  # numba read the variable when it was first imported
+    for module in (umap.umap_, umap.layouts, umap.spectral, umap.utils):
+        for value in list(vars(module).values()):
+            cache = getattr(value, "_cache", None)
+            if isinstance(value, CPUDispatcher) and type(cache).__name__ == "NullCache":
+                value.enable_caching()
+    return umap
 
 
 @dataclass(frozen=True)
@@ -81,7 +128,7 @@ def project(
     n = int(x.shape[0])
     if n < 3:
         return np.column_stack([np.arange(n), np.zeros(n)]).astype(np.float32), n
-    import umap
+    umap = _import_umap()
 
     rng = np.random.default_rng(seed)
     if n > fit_sample > 0:
@@ -102,6 +149,7 @@ def project(
         min_dist=min_dist,
         random_state=seed,
         init="spectral" if m > 10 else "random",
+        n_epochs=N_EPOCHS,
         **extra,
     )
     out = np.empty((n, 2), dtype=np.float32)
@@ -133,7 +181,8 @@ def project_samples(
     if cfg.fit_sample < 1:
         raise ValueError(f"project.fit_sample must be positive, got {cfg.fit_sample}")
     ids = kept.ids
-    inputs = {"model_key": kept.model_key, "text": kept.text, "samples": kept.digest()}
+    inputs = {"model_key": kept.model_key, "text": kept.text, "samples": kept.digest(),
+              "n_epochs": N_EPOCHS}  # fmt: skip
     force = cfg.force or count_projection(ws) != len(ids)
     with ws.stage("project", cfg, inputs, force=force) as run:
         if run.current:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ __all__ = [
     "EmbeddingsMissing",
     "KeptEmbeddings",
     "append_vectors",
+    "cached_encode",
     "coreset_model_key",
     "coreset_rows",
     "count_embedding_rows",
@@ -237,6 +238,46 @@ def insert_embedding_rows(ws: Workspace, model_key: str, rows: Sequence[tuple[st
             "INSERT OR IGNORE INTO embeddings(model_key, text_hash, row) VALUES (?, ?, ?)",
             [(model_key, h, int(r)) for h, r in rows],
         )
+
+
+def cached_encode(
+    ws: Workspace,
+    model_key: str,
+    texts: Sequence[str],
+    encode: Callable[[list[str]], npt.NDArray[np.float32]],
+    *,
+    chunk_rows: int = 2048,
+) -> npt.NDArray[np.float32]:
+    """The vectors of `texts` under `model_key`: (len(texts), dim) float32, row i for texts[i].
+
+    The workspace's embedding cache, shared by every stage that embeds: a text already embedded
+    under `model_key` (by embed, the offline judge or decontaminate) is read from
+    `embeddings/<model_key>.npy`; only the distinct texts not yet there go to `encode(texts) ->
+    (m, dim)` (L2-normalised float32, as `pipeline.embedding.encode` returns), `chunk_rows` at a
+    time, and are appended to the file and the `embeddings` table before the next chunk (an
+    interruption loses at most one chunk). `encode` is not called when every text is cached.
+    """
+    hashes = [text_hash(t) for t in texts]
+    have = lookup_rows(ws, model_key, hashes)
+    todo: dict[str, str] = {}
+    for h, t in zip(hashes, texts, strict=True):
+        if h not in have:
+            todo.setdefault(h, t)
+    pending = list(todo)
+    for start in range(0, len(pending), chunk_rows):
+        chunk = pending[start : start + chunk_rows]
+        vecs = np.asarray(encode([todo[h] for h in chunk]), dtype=np.float32)
+        if vecs.shape[0] != len(chunk):
+            raise ValueError(f"the encoder returned {vecs.shape[0]} vectors for {len(chunk)} texts")
+        first = append_vectors(ws, model_key, vecs)
+        rows = [(h, first + i) for i, h in enumerate(chunk)]
+        insert_embedding_rows(ws, model_key, rows)
+        have.update(lookup_rows(ws, model_key, chunk))  # a concurrent writer's row wins
+    vectors = open_vectors(ws, model_key)
+    if vectors is None:
+        return np.zeros((0, 0), dtype=np.float32)
+    index = np.fromiter((have[h] for h in hashes), dtype=np.int64, count=len(hashes))
+    return np.asarray(vectors[index], dtype=np.float32)
 
 
 def count_embedding_rows(ws: Workspace, model_key: str) -> int:
