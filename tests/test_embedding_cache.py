@@ -125,7 +125,7 @@ def test_judge_and_decontaminate_embed_nothing_the_second_time(
     counter.texts.clear()
     fresh = CountingResources(ws, counter)
     again = decontaminate(ws, fresh.encode, cfg=cfg, model_name=KEY, items=items)
-    assert again["current"] is False and again["leakage"] == first["leakage"]
+    assert again.current is False and again.leakage == first.leakage
     [(_, answer2)] = list(fresh.llm("judge").provider.answer({"k": request}, NoJournal()))
     assert answer2.text == answer.text
     assert counter.texts == [] and fresh.loads == 0
