@@ -148,6 +148,10 @@ class EmbedConfig:
             "cache; int8: quantized per channel); on cuda the torch backend is used"
         ),
     )
+    workers: int = field(default=2, metadata=_run_only("executor workers (from [run] workers)"))
+    gpus_per_worker: float = field(
+        default=0.0, metadata=_run_only("GPUs per executor worker (from [run] gpus_per_worker)")
+    )
 
 
 @dataclass

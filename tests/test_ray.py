@@ -135,13 +135,17 @@ def test_embed_on_ray_equals_local_and_resumes(
     )
     ray_run = _timed(
         "embed, ray executor (2 actors, each loads the model)",
-        lambda: embed_samples(spaces["ray"], _no_model, cfg=cfg, executor=RayExecutor(), workers=2),
+        lambda: embed_samples(
+            spaces["ray"], _no_model, RayExecutor(), cfg=dataclasses.replace(cfg, workers=2)
+        ),
     )
     assert ray_run.embedded == local.embedded == len(SAMPLES)
     a, b = (load_kept_embeddings(spaces[n], cfg) for n in ("local", "ray"))
     assert a.ids == b.ids
     np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-5)
-    again = embed_samples(spaces["ray"], _no_model, cfg=cfg, executor=RayExecutor(), workers=2)
+    again = embed_samples(
+        spaces["ray"], _no_model, RayExecutor(), cfg=dataclasses.replace(cfg, workers=2)
+    )
     assert again.current and again.embedded == 0
     for ws in spaces.values():
         ws.close()

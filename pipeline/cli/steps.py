@@ -9,6 +9,7 @@ embed, the offline judge and decontaminate.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -168,10 +169,10 @@ def step_embed(ws: Workspace, res: Resources) -> int:
     from pipeline.stages.embed import embed_samples
 
     run = res.config.run
-    result = embed_samples(
-        ws, res.model, cfg=res.config.embed, progress=res.progress, executor=res.executor(),
-        workers=run.workers, gpus_per_worker=run.gpus_per_worker,
-    )  # fmt: skip
+    cfg = dataclasses.replace(
+        res.config.embed, workers=run.workers, gpus_per_worker=run.gpus_per_worker
+    )
+    result = embed_samples(ws, res.model, res.executor(), cfg=cfg, progress=res.progress)
     if result.embedded == 0:
         print(f"embed: nothing new to embed ({result.kept:,} kept samples, {result.model_key})")
     else:

@@ -70,12 +70,10 @@ class EmbedResult:
 def embed_samples(
     ws: Workspace,
     model: Encoder | Callable[[], Encoder],
+    executor: Executor | None = None,
     *,
     cfg: EmbedConfig,
     progress: Progress = no_progress,
-    executor: Executor | None = None,
-    workers: int = 2,
-    gpus_per_worker: float = 0.0,
 ) -> EmbedResult:
     """Embed every kept sample whose text has no vector yet under `cfg`'s model key.
 
@@ -85,8 +83,8 @@ def embed_samples(
     "count"}) and records a `runs` row; a run whose kept texts and settings are those of the
     last complete run records nothing and returns `current=True`. `progress` counts rows.
 
-    `executor` (default: this process) runs the encoding elsewhere: with a `RayExecutor`, `workers`
-    actors each load `cfg`'s model once (`gpus_per_worker` GPUs each) and embed chunks of
+    `executor` (default: this process) runs the encoding elsewhere: with a `RayExecutor`,
+    `cfg.workers` actors each load `cfg`'s model once (`cfg.gpus_per_worker` GPUs each) and embed chunks of
     `CHUNK_ROWS` texts; each chunk is written here as it arrives, so the vectors and the resuming
     are those of the local path.
     """
@@ -116,7 +114,7 @@ def embed_samples(
                 done = 0
                 for idx, rows in executor.map_batches(
                     functools.partial(embed_worker, cfg), [texts[h] for h in todo],
-                    batch_size=CHUNK_ROWS, workers=workers, num_gpus=gpus_per_worker,
+                    batch_size=CHUNK_ROWS, workers=cfg.workers, num_gpus=cfg.gpus_per_worker,
                 ):  # fmt: skip
                     first = append_vectors(ws, key, np.stack(rows).astype(np.float32))
                     insert_embedding_rows(
