@@ -36,47 +36,43 @@ def span(i: Interval, fmt: Any = pct) -> str:
     return f"[{fmt(i.low)}, {fmt(i.high)}]"
 
 
+def stat_metric(label: str, value: str, *, delta: str, help: str | None = None) -> None:
+    """One bordered metric whose delta line is a plain note (grey, no arrow): an interval, n,
+    or what the number counts."""
+    st.metric(
+        label, value, delta=delta, delta_color="off", delta_arrow="off", border=True, help=help
+    )
+
+
 def estimate_metrics(report: AuditReport) -> None:
     """The calibration estimate: the share a person would reject, its interval, n, the
     population, and the draws still needed for ±5 points."""
     e = report.error_rate
     with st.container(horizontal=True):
-        st.metric(
+        stat_metric(
             "Would be rejected",
             pct(e.estimate),
             delta=f"95% interval {span(e)}" if e.n else "no reviewed draw yet",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
             help="Estimated share of the accepted, unreviewed instances a person would reject: "
             "rejected draws over reviewed draws, with the exact 95% interval for a finite "
             "population (hypergeometric).",
         )
-        st.metric(
+        stat_metric(
             "Reviewed draws (n)",
             f"{e.n:,}",
             delta=f"of {report.drawn:,} drawn",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
         )
-        st.metric(
+        stat_metric(
             "Population",
             f"{report.population:,}",
             delta="accepted, unreviewed",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
             help="The frame the calibration draws come from: instances whose final verdict was "
             "accept and that no person had reviewed when the first draw was made.",
         )
-        st.metric(
+        stat_metric(
             "More draws needed",
             f"{report.more_draws_for_5_points:,}",
             delta="for a ±5-point interval",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
             help="How many more reviewed draws would narrow the 95% interval to about ±5 "
             "percentage points (worst case the data still allow).",
         )
@@ -138,23 +134,17 @@ def judge_accept_metrics(report: AuditReport) -> None:
     """The judge's precision and recall of accept against people's verdicts, with intervals."""
     p, r = report.precision, report.recall
     with st.container(horizontal=True):
-        st.metric(
+        stat_metric(
             "Precision of accept",
             pct(p.estimate),
             delta=f"95% {span(p)} · n = {p.n:,}",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
             help="Of the instances the judge accepted and a person reviewed, the share the "
             "person accepted too (Wilson interval).",
         )
-        st.metric(
+        stat_metric(
             "Recall of accept",
             pct(r.estimate),
             delta=f"95% {span(r)} · n = {r.n:,}",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
             help="Of the reviewed instances a person accepted, the share the judge accepted "
             "too (Wilson interval).",
         )

@@ -51,6 +51,12 @@ def _open(root: Path) -> AppTest:
     return at
 
 
+@pytest.fixture
+def agreement_page(audited: tuple[Path, Pool, AuditReport]) -> AppTest:
+    """The Agreement page, opened on the audited workspace."""
+    return _open(audited[0])
+
+
 def _pct(x: float) -> str:
     return f"{x:.1%}"
 
@@ -82,10 +88,9 @@ def test_agreement_page_shows_the_calibration_estimate(
 
 
 def test_agreement_page_shows_every_kappa_with_n_and_interval(
-    audited: tuple[Path, Pool, AuditReport],
+    audited: tuple[Path, Pool, AuditReport], agreement_page: AppTest
 ) -> None:
-    root, _, report = audited
-    at = _open(root)
+    report, at = audited[2], agreement_page
     table = at.dataframe[0].value.set_index("scope")
     assert list(table.index[:3]) == ["verdict", "task code_generation", "task code_summarization"]
     for scope, stats in [
@@ -125,10 +130,9 @@ def test_agreement_page_shows_every_kappa_with_n_and_interval(
 
 
 def test_draw_button_draws_seeded_and_opens_the_calibration_queue(
-    audited: tuple[Path, Pool, AuditReport],
+    audited: tuple[Path, Pool, AuditReport], agreement_page: AppTest
 ) -> None:
-    root, _, _ = audited
-    at = _open(root)
+    root, at = audited[0], agreement_page
     at.number_input(key="ag_draw_n").set_value(5)
     seed = next(n for n in at.number_input if n.label == "Seed")
     seed.set_value(1234)

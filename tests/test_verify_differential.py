@@ -13,6 +13,7 @@ from pipeline.verify import (
     VerifyConfig,
     bug_is_observable,
     build_inputs,
+    limits_for,
     verify_instance,
     verify_many,
 )
@@ -253,3 +254,13 @@ def test_an_output_importing_a_module_this_machine_lacks_is_inconclusive() -> No
     verdict = verify_instance(job)
     assert verdict.verdict == ExecVerdict.INCONCLUSIVE
     assert "lacks" in verdict.detail
+
+
+def test_limits_for_takes_every_sandbox_limit_of_verify_config() -> None:
+    config = VerifyConfig(
+        cpu_s=3, wall_s=7.5, memory_mb=300, processes=5, file_mb=2, per_call_s=0.5
+    )
+    limits = limits_for(config)
+    assert (limits.cpu_s, limits.wall_s, limits.memory_mb) == (3, 7.5, 300)
+    assert (limits.processes, limits.file_mb, limits.per_call_s) == (5, 2, 0.5)
+    assert limits.output_kb == 64 and limits.audit_hook  # not in [verify]: the defaults

@@ -58,30 +58,21 @@ def _summary(a: Agreement, what: str, between: str) -> None:
     """n (`what`, decided by `between`), the agreed share and Cohen's kappa, each with its 95% interval."""
     s = agreement_stats(a)
     with st.container(horizontal=True):
-        st.metric(
+        audit_parts.stat_metric(
             what,
             f"{a.n:,}",
             delta=between,
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
         )
-        st.metric(
+        audit_parts.stat_metric(
             "Agreement",
             _share(a.observed),
             delta=f"95% {audit_parts.span(s.observed)}",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
             help="Share of instances with the same verdict (Wilson interval).",
         )
-        st.metric(
+        audit_parts.stat_metric(
             "Cohen's kappa",
             _kappa(a.kappa),
             delta=f"95% {audit_parts.span(s.kappa, audit_parts.num)} · n = {a.n:,}",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
             help="Agreement beyond chance: 1 is perfect, 0 is chance. Undefined (n/a) when "
             "both raters gave one and the same label throughout; 0 when one of them did (a "
             "calibration sample alone holds only the judge's accepts). Interval: Cohen (1960).",

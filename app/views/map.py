@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import data, figures, state
+from app import data, figures, state, widgets
 from app.review_parts import code_block, docstring_shown_in
 from app.text import plain, short
 from pipeline.mapsel import picked_ids, select_points, selection_is_empty
@@ -39,6 +39,23 @@ def _on_chart_select() -> None:
     st.session_state[SEL_KEY] = selection
     if not selection["box"] and not selection["lasso"] and len(points) == 1:
         st.session_state[OPEN_KEY] = points[0]["customdata"]
+
+
+def _review_button(
+    label: str, sample_ids: list[str], n_inst: int, what: str, *, key: str, primary: bool = False
+) -> None:
+    """A button that opens Review on the instances of `sample_ids` (`n_inst` of them; disabled
+    when none), labelled there as `what`."""
+    if st.button(
+        label,
+        type="primary" if primary else "secondary",
+        icon=":material/rate_review:",
+        disabled=n_inst == 0,
+        key=key,
+    ):
+        st.session_state[state.REVIEW_IDS] = data.instance_ids_of_samples(sample_ids)
+        st.session_state[state.REVIEW_IDS_LABEL] = what
+        st.switch_page("views/review.py")
 
 
 def _clear_selection() -> None:
@@ -157,16 +174,13 @@ with side_col:
         n_inst = int((hit["task"] != "no instance").sum())
         with st.container(horizontal=True, vertical_alignment="center"):
             st.markdown(f"**{len(hit):,}** samples match · **{n_inst:,}** with an instance")
-            if st.button(
+            _review_button(
                 f"Review matches ({n_inst:,})",
-                icon=":material/rate_review:",
-                disabled=n_inst == 0,
+                hit["id"].tolist(),
+                n_inst,
+                f"search for {query.strip()!r}",
                 key="map_review_matches",
-            ):
-                ids = data.instance_ids_of_samples(hit["id"].tolist())
-                st.session_state[state.REVIEW_IDS] = ids
-                st.session_state[state.REVIEW_IDS_LABEL] = f"search for {query.strip()!r}"
-                st.switch_page("views/review.py")
+            )
     if not selection_is_empty(selection) and selected.empty:
         st.info("No sample lies inside this selection.", icon=":material/block:")
     elif selection_is_empty(selection):
@@ -182,17 +196,14 @@ with side_col:
             f"**{len(selected):,}** samples selected · **{in_core:,}** in the coreset · "
             f"**{with_instances:,}** with an instance"
         )
-        if st.button(
+        _review_button(
             f"Review these ({with_instances:,})",
-            type="primary",
-            icon=":material/rate_review:",
-            disabled=with_instances == 0,
+            selected["id"].tolist(),
+            with_instances,
+            f"map selection of {len(selected):,} samples",
             key="map_review",
-        ):
-            ids = data.instance_ids_of_samples(selected["id"].tolist())
-            st.session_state[state.REVIEW_IDS] = ids
-            st.session_state[state.REVIEW_IDS_LABEL] = f"map selection of {len(selected):,} samples"
-            st.switch_page("views/review.py")
+            primary=True,
+        )
         shown = selected.assign(core=selected["rank"] < 0).sort_values(["core", "rank"]).head(2000)
         table = shown.assign(
             coreset=shown["rank"].where(shown["rank"] >= 0).astype("Int64"),
@@ -257,12 +268,8 @@ else:
             size, n = cov.get("size"), cov.get("n")
             if isinstance(size, int) and isinstance(n, int):
                 st.caption(f"At k = {size:,} of {n:,} samples")
-            st.dataframe(
+            widgets.decimals_table(
                 summary,
-                hide_index=True,
-                column_config={
-                    c: st.column_config.NumberColumn(c, format="%.3f")
-                    for c in ("radius", "mean", "p99", "within δ")
-                },
+                ("radius", "mean", "p99", "within δ"),
                 alt="Coverage of each selection method at the full k",
             )

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import data, figures
+from app import data, figures, widgets
 from app.text import plain
 from pipeline.records import VERDICTS
 
@@ -183,13 +183,9 @@ with st.container(border=True):
             a, b = st.columns([1, 1], gap="medium")
             with a:
                 st.markdown(f"**{name}** · {report.get('items', '?')} items")
-                st.dataframe(
+                widgets.decimals_table(
                     table,
-                    hide_index=True,
-                    column_config={
-                        c: st.column_config.NumberColumn(c, format="%.3f")
-                        for c in ("mean", "median", "max")
-                    },
+                    ("mean", "median", "max"),
                     alt=f"Nearest-neighbour cosine to {name}, curated and all generated",
                 )
             with b:

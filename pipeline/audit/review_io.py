@@ -47,6 +47,22 @@ def _key(r: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _criterion_error(name: str, passed: Any) -> str:
+    """Why `criteria[name] = passed` is bad ("" when it is fine)."""
+    if not isinstance(passed, bool):
+        return f"criteria[{name!r}] must be true or false, got {json.dumps(passed)}"
+    return ""
+
+
+def _edit_error(name: str, text: Any) -> str:
+    """Why `edits[name] = text` is bad ("" when it is fine)."""
+    if name not in EDITABLE_FIELDS:
+        return f"cannot edit {name!r} (editable: {', '.join(EDITABLE_FIELDS)})"
+    if not isinstance(text, str):
+        return f"edits[{name!r}] must be a string, got {type(text).__name__}"
+    return ""
+
+
 def _check(obj: Any) -> tuple[dict[str, Any] | None, str]:
     """(the line's normalised content, "") or (None, why it is bad); no workspace facts yet."""
     if not isinstance(obj, dict):
@@ -67,20 +83,16 @@ def _check(obj: Any) -> tuple[dict[str, Any] | None, str]:
     reason = obj.get("reason", "")
     if not isinstance(reason, str):
         return None, f"reason must be a string, got {type(reason).__name__}"
-    criteria = obj.get("criteria", {})
-    if not isinstance(criteria, dict):
-        return None, "criteria must be an object {name: true | false}"
-    for name, passed in criteria.items():
-        if not isinstance(passed, bool):
-            return None, f"criteria[{name!r}] must be true or false, got {json.dumps(passed)}"
-    edits = obj.get("edits", {})
-    if not isinstance(edits, dict):
-        return None, "edits must be an object {field: text}"
-    for name, text in edits.items():
-        if name not in EDITABLE_FIELDS:
-            return None, f"cannot edit {name!r} (editable: {', '.join(EDITABLE_FIELDS)})"
-        if not isinstance(text, str):
-            return None, f"edits[{name!r}] must be a string, got {type(text).__name__}"
+    criteria, edits = obj.get("criteria", {}), obj.get("edits", {})
+    for key, value, shape, entry_error in (
+        ("criteria", criteria, "{name: true | false}", _criterion_error),
+        ("edits", edits, "{field: text}", _edit_error),
+    ):
+        if not isinstance(value, dict):
+            return None, f"{key} must be an object {shape}"
+        for name, entry in value.items():
+            if error := entry_error(name, entry):
+                return None, error
     return {
         "instance_id": iid,
         "verdict": verdict,

@@ -90,18 +90,17 @@ class CallStats:
         return out
 
 
+# the `Answer` fields a call row stores under the same names (the text is its `response`)
+_STORED_ANSWER = (
+    "stop_reason", "error", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cache_write_tokens",
+)  # fmt: skip
+
+
 def answer_from_row(row: CallRow) -> Answer:
     """The stored answer of a call."""
-    return Answer(
-        text=row.response or "",
-        stop_reason=row.stop_reason,
-        error=row.error,
-        input_tokens=row.input_tokens,
-        output_tokens=row.output_tokens,
-        cache_read_tokens=row.cache_read_tokens,
-        cache_write_tokens=row.cache_write_tokens,
-        batch_id=row.batch_id,
-    )
+    stored = {name: getattr(row, name) for name in _STORED_ANSWER}
+    return Answer(text=row.response or "", batch_id=row.batch_id, **stored)
 
 
 def plan_calls(
@@ -239,15 +238,10 @@ def _row(
         role=request.role,
         request=json.dumps(request.to_json(), sort_keys=True, ensure_ascii=False),
         response=answer.text if status != "pending" else None,
-        stop_reason=answer.stop_reason,
         status=status,
-        error=answer.error,
-        input_tokens=answer.input_tokens,
-        output_tokens=answer.output_tokens,
-        cache_read_tokens=answer.cache_read_tokens,
-        cache_write_tokens=answer.cache_write_tokens,
         cost_usd=cost,
         batch_id=batch_id,
+        **{name: getattr(answer, name) for name in _STORED_ANSWER},
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from pipeline.config import LLMConfig
+from pipeline.config import GenerateConfig, JudgeConfig, LLMConfig
 from pipeline.llm.base import Provider, ProviderStop, Request
 from pipeline.llm.cache import CallResult, CallStats, plan_calls, run_calls
 from pipeline.llm.cost import call_cost, estimate_tokens
@@ -67,6 +67,40 @@ class LLMStageResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
+
+
+def run_llm_stage(
+    ws: Workspace,
+    llm: LLM,
+    stage: str,
+    cfg: GenerateConfig | JudgeConfig,
+    inputs: Mapping[str, Any],
+    requests: Sequence[Request],
+    on_result: Callable[[int, CallResult], None],
+    *,
+    plan_counts: Mapping[str, Any],
+    outcome_counts: Callable[[], Mapping[str, Any]],
+    refresh: Collection[int],
+    progress: Progress,
+    unit: str,
+) -> LLMStageResult:
+    """Run LLM stage `stage` (generate or judge) unless its work is current: open its run (state
+    from `cfg`, the `[llm]` settings and `inputs`; `cfg.retry_failed` forces it), make its
+    calls (`run_stage_calls`, a progress bar counting `unit`s), then record `plan_counts` and
+    `outcome_counts()` (read once the calls are done) on its `runs` row. Complete only
+    without `cfg.limit`. Returns the run's counts and why it stopped early (if it did)."""
+    with ws.stage(stage, (cfg, llm.settings), inputs, force=cfg.retry_failed) as run:
+        if run.current:
+            return LLMStageResult(counts=plan_counts, current=True)
+        run.complete = cfg.limit is None
+        bar = progress(total=len(requests), desc=stage, unit=unit)
+        stopped = run_stage_calls(
+            ws, run, llm.provider, requests, on_result, llm=llm.settings, refresh=refresh, bar=bar
+        )
+        outcomes = outcome_counts()
+        run.counts.update(plan_counts)
+        run.counts.update(outcomes)
+    return LLMStageResult(counts=dict(run.counts), stopped=stopped)
 
 
 def run_stage_calls(

@@ -23,7 +23,7 @@ from pipeline.llm.cache import CallResult
 from pipeline.llm.cost import estimate_tokens
 from pipeline.llm.parse import parse_generation
 from pipeline.llm.render import generation_request
-from pipeline.llm.stage import LLM, LLMStageResult, estimate_calls, run_stage_calls
+from pipeline.llm.stage import LLM, LLMStageResult, estimate_calls, run_llm_stage
 from pipeline.progress import Progress, no_progress
 from pipeline.prompts import Example, PromptSet, load_prompts
 from pipeline.records import Instance, InstanceStatus, StoredSample, Task, Verdict
@@ -212,17 +212,10 @@ def generate_instances(
         statuses[row.status] += 1
 
     inputs = {"model": model, "prompts": prompts.version, "coreset": _digest(coreset_ids(ws))}
-    with ws.stage("generate", (cfg, llm.settings), inputs, force=cfg.retry_failed) as run:
-        if run.current:
-            return LLMStageResult(counts=plan_counts, current=True)
-        run.complete = cfg.limit is None
-        bar = progress(total=len(items), desc="generate", unit="sample")
-        stopped = run_stage_calls(
-            ws, run, provider, requests, on_result, llm=llm.settings, refresh=refresh, bar=bar
-        )
-        run.counts.update(plan_counts)
-        run.counts.update(statuses)
-    return LLMStageResult(counts=dict(run.counts), stopped=stopped)
+    return run_llm_stage(
+        ws, llm, "generate", cfg, inputs, requests, on_result, plan_counts=plan_counts,
+        outcome_counts=lambda: statuses, refresh=refresh, progress=progress, unit="sample",
+    )  # fmt: skip
 
 
 def coreset_ids(ws: Workspace) -> list[str]:

@@ -11,13 +11,14 @@ recorded as a failed judgment with the raw text; `--retry-failed` retries those.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from pipeline.config import JudgeConfig
 from pipeline.llm.base import Provider
 from pipeline.llm.cache import CallResult
 from pipeline.llm.parse import parse_judgment
 from pipeline.llm.render import Draft, judge_request
-from pipeline.llm.stage import LLM, LLMStageResult, estimate_calls, run_stage_calls
+from pipeline.llm.stage import LLM, LLMStageResult, estimate_calls, run_llm_stage
 from pipeline.progress import Progress, no_progress
 from pipeline.prompts import PromptSet, load_prompts
 from pipeline.records import CriterionAnswer, Instance, Task, Verdict
@@ -111,23 +112,19 @@ def judge_instances(
         verdicts[outcome] += 1
 
     inputs = {"model": model, "prompts": prompts.version, "instances": _digest(ok_instance_ids(ws))}
-    with ws.stage("judge", (cfg, llm.settings), inputs, force=cfg.retry_failed) as run:
-        if run.current:
-            return LLMStageResult(counts=plan_counts, current=True)
-        run.complete = cfg.limit is None
-        bar = progress(total=len(items), desc="judge", unit="instance")
-        stopped = run_stage_calls(
-            ws, run, provider, requests, on_result, llm=llm.settings, refresh=refresh, bar=bar
-        )
-        costs = cost_summary(ws)
-        run.counts.update(plan_counts)
-        run.counts.update(
-            accepted=verdicts[Verdict.ACCEPT],
-            rejected=verdicts[Verdict.REJECT],
-            judge_failed=verdicts["failed"],
-            cost_per_accepted_usd=costs["cost_per_accepted_usd"],
-        )
-    return LLMStageResult(counts=dict(run.counts), stopped=stopped)
+
+    def outcome_counts() -> dict[str, Any]:
+        return {
+            "accepted": verdicts[Verdict.ACCEPT],
+            "rejected": verdicts[Verdict.REJECT],
+            "judge_failed": verdicts["failed"],
+            "cost_per_accepted_usd": cost_summary(ws)["cost_per_accepted_usd"],
+        }
+
+    return run_llm_stage(
+        ws, llm, "judge", cfg, inputs, requests, on_result, plan_counts=plan_counts,
+        outcome_counts=outcome_counts, refresh=refresh, progress=progress, unit="instance",
+    )  # fmt: skip
 
 
 def _digest(ids: list[str]) -> str:

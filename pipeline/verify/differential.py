@@ -44,16 +44,13 @@ _CONTEXT_MISSING = {"NameError", "ImportError", "ModuleNotFoundError"}
 _MISSING_MODULE = ("ModuleNotFoundError", "ImportError")
 
 
+# the `Limits` fields `[verify]` sets, under the same names
+_VERIFY_LIMITS = ("cpu_s", "wall_s", "memory_mb", "processes", "file_mb", "per_call_s")
+
+
 def limits_for(config: VerifyConfig) -> Limits:
     """The sandbox limits of `[verify]` (the other fields of `Limits` keep their defaults)."""
-    return Limits(
-        cpu_s=config.cpu_s,
-        wall_s=config.wall_s,
-        memory_mb=config.memory_mb,
-        processes=config.processes,
-        file_mb=config.file_mb,
-        per_call_s=config.per_call_s,
-    )
+    return Limits(**{name: getattr(config, name) for name in _VERIFY_LIMITS})
 
 
 def _verdict(
@@ -205,23 +202,19 @@ def _decide(
         reason = result.reason or "the harness stopped without finishing"
         i = last.get("i", 0)
         shown = inputs[i].shown if isinstance(i, int) and 0 <= i < len(inputs) else "?"
-        if last["start"] == "cand":
-            return _verdict(
+        # the candidate breaking it fails the output; the reference breaking it proves nothing
+        broke: dict[str, tuple[ExecVerdict, str, dict[str, Any]]] = {
+            "cand": (
                 ExecVerdict.FAIL,
-                f"the output broke the sandbox on {shown}: {reason}",
-                inputs,
-                agreed=agreed,
-                failing_input=shown,
-                expected=None,
-                got=reason,
-            )
-        if last["start"] == "ref":
-            return _verdict(
-                ExecVerdict.INCONCLUSIVE,
-                f"the reference broke the sandbox on {shown}: {reason}",
-                inputs,
-                agreed=agreed,
-            )
+                "the output",
+                {"failing_input": shown, "expected": None, "got": reason},
+            ),
+            "ref": (ExecVerdict.INCONCLUSIVE, "the reference", {}),
+        }
+        if last["start"] in broke:
+            kind, side, details = broke[last["start"]]
+            message = f"{side} broke the sandbox on {shown}: {reason}"
+            return _verdict(kind, message, inputs, agreed=agreed, **details)
         buggy_differs = buggy_differs or (shown, "", reason)
     needed = 1 if all(i.origin in ("doctest", "docstring") for i in inputs) else config.min_inputs
     if informative < needed:

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from appserver import wait_idle
+from appserver import checked_tab, wait_idle
 from synthetic import SyntheticWorkspace
 
 from pipeline import review as rq
@@ -26,13 +26,8 @@ REASON = "judge rejects: spot-checked, all wrong"
 
 @pytest.fixture
 def tab(browser: Any) -> Any:
-    context = browser.new_context(viewport=SCREEN)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert not errors, errors
+    with checked_tab(browser, viewport=SCREEN) as page:
+        yield page
 
 
 def _settle(page: Any) -> None:
