@@ -178,7 +178,9 @@ def test_one_instance_fits_one_screen(tab: Any, app_url: str, built: SyntheticWo
     assert rejected
     for iid in rejected[:2]:
         _go(tab, f"{app_url}/review?instance={iid}&reviewer=ana")
-        tab.wait_for_timeout(300)
+        # the deep link is applied by a rerun after the first render: wait for its cards
+        tab.wait_for_selector('[class*="st-key-rv_fail_"]', timeout=TIMEOUT)
+        wait_idle(tab, timeout=TIMEOUT)
         m = tab.evaluate(screens.MEASURE)
         assert m["failed"], "a rejected instance shows its failed criteria open"
         assert screens.fits(m), json.dumps(m)
