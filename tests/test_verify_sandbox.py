@@ -205,3 +205,30 @@ def test_a_results_file_swapped_for_a_symlink_is_not_followed(tmp_path: Path) ->
     result = run_python(program, Limits(audit_hook=False))
     assert result.exit_code == 0, result.stderr
     assert result.events == []
+
+
+def test_packages_of_an_environment_under_tmp_stay_importable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A project cloned under /tmp has its virtual environment there, where the namespaced run
+    sees its own private /tmp: the environment's site-packages is bound in read-only."""
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="wc-venv-", dir="/tmp"))  # as a clone in /tmp would be
+    try:
+        site = root / "lib" / "site-packages"
+        site.mkdir(parents=True)
+        for folder in (root, root / "lib", site):
+            folder.chmod(0o755)
+        (site / "wc_probe_mod.py").write_text("VALUE = 42\n")
+        monkeypatch.syspath_prepend(str(site))
+        result = run_python(
+            "import wc_probe_mod\nprint(wc_probe_mod.VALUE, flush=True)\n"
+            "open(wc_probe_mod.__file__, 'a').write('x')\n"
+        )
+        assert result.stdout.strip() == "42", result.stderr
+        assert result.exit_code != 0  # the environment is read-only to the run
+        assert (site / "wc_probe_mod.py").read_text() == "VALUE = 42\n"
+    finally:
+        shutil.rmtree(root)

@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import resource
+import shlex
 import shutil
 import signal
 import subprocess
@@ -239,17 +240,25 @@ def run_python(
         work = base / "work"
         work.mkdir()
         guard = _GUARD.replace("ALLOW_FORK", repr(allow_fork)) if limits.audit_hook else ""
+        binds: list[tuple[str, str]] = []  # (a folder the namespace covers, its name inside)
         if interpreter() != sys.executable:
             # the system Python still sees this environment's packages (a sample may import them)
             paths = [p for p in sys.path if p.endswith("site-packages") and _world_readable(p)]
+            if mech.startswith("namespaces"):
+                # a virtual environment under /tmp (a clone there, say) would be hidden by the
+                # run's own /tmp: bind it read-only into the run's folder first
+                for i, site in enumerate(paths):
+                    if _covered(site):
+                        binds.append((os.path.realpath(site), f".sp{i}"))
+                        paths[i] = f"/tmp/.sp{i}"
             guard = f"import sys as _s; _s.path.extend({paths!r}); del _s\n" + guard
         (work / "main.py").write_text(guard + "\n" + program, encoding="utf-8")
         for name, text in (files or {}).items():
             (work / name).write_text(text, encoding="utf-8")
         (work / RESULT_FILE).touch()
         if uid is not None:
-            for p in [work, *work.iterdir()]:
-                os.chown(p, uid, uid)
+            for entry in [work, *work.iterdir()]:
+                os.chown(entry, uid, uid)
         out_path, err_path = base / "stdout", base / "stderr"
         env = {
             "PATH": "/usr/bin:/bin",
@@ -284,9 +293,15 @@ def run_python(
             # folder, make the run's folder /tmp, private tmpfs over the other world-writable
             # folders, the NPROC limit (root ignores it, the run's uid does not), drop to the
             # run's uid; the program's exit status goes to fd 3, which the program never holds.
+            ro = "".join(
+                f'mkdir -p "$PWD/{name}" && mount --bind -o ro {shlex.quote(src)} "$PWD/{name}" '
+                "|| exit 97; "
+                for src, name in binds
+            )
             script = (
                 'exec 3>"$PWD/../status" || exit 96; '
-                'mount --bind "$PWD" /tmp && cd /tmp && export HOME=/tmp || exit 97; '
+                + ro
+                + 'mount --rbind "$PWD" /tmp && cd /tmp && export HOME=/tmp || exit 97; '
                 "for d in /var/tmp /dev/shm /run/lock; do "
                 "[ -d $d ] && mount -t tmpfs -o size=8m,mode=1777 tmpfs $d; done; "
                 + drop
@@ -360,6 +375,15 @@ def run_python(
             mechanism=mech,
             wall_s=time.monotonic() - started,
         )
+
+
+_COVERED = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # what the namespace replaces
+
+
+def _covered(path: str) -> bool:
+    """True when `path` lies in a folder the namespaced run sees a private copy of."""
+    real = os.path.realpath(path)
+    return any(real == root or real.startswith(root + "/") for root in _COVERED)
 
 
 def _kill_group(pgid: int, patience_s: float = 5.0) -> None:
