@@ -19,7 +19,6 @@ from pipeline.cli.common import fail, tqdm_progress
 from pipeline.config import Config
 from pipeline.progress import Progress
 from pipeline.store import Workspace
-from pipeline.textsafe import for_terminal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
     from pipeline.llm.base import Provider
     from pipeline.llm.stage import LLM
     from pipeline.store.vectors import KeptEmbeddings
-
-EXIT_STOPPED = 2  # the run stopped early (spend limit, credentials); finished work is saved
 
 
 class Resources:
@@ -221,7 +218,7 @@ def step_project(ws: Workspace, res: Resources) -> int:
 
 def _llm_step(stage: str) -> Step:
     def step(ws: Workspace, res: Resources) -> int:
-        from pipeline.cli.llm import describe
+        from pipeline.cli.llm import describe, stop_code
         from pipeline.stages.generate import generate_instances
         from pipeline.stages.judge import judge_instances
 
@@ -229,11 +226,7 @@ def _llm_step(stage: str) -> Step:
         cfg = getattr(res.config, stage)
         report = run(ws, res.llm(stage, need_key=not cfg.dry_run), cfg=cfg, progress=res.progress)
         print(describe(stage, report))
-        if report.stopped:
-            print(f"{stage}: stopped early: {for_terminal(report.stopped)}", file=sys.stderr)
-            print(f"{stage}: finished work is saved; run it again to resume", file=sys.stderr)
-            return EXIT_STOPPED
-        return 0
+        return stop_code(stage, report, "run it again to resume")
 
     return step
 

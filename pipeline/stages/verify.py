@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pipeline.config import VerifyConfig, config_hash
-from pipeline.executor import Executor, LocalExecutor
+from pipeline.executor import Executor
 from pipeline.executor.workers import verify_on
 from pipeline.progress import Progress, no_progress
 from pipeline.records import EXEC_VERDICTS, Execution, ExecVerdict, StoredSample, Task
@@ -162,7 +162,7 @@ def verify_instances(
                 jobs = list(_jobs(runnable))
                 verdicts = (
                     verify_many(jobs, cfg, cfg.workers)
-                    if executor is None or isinstance(executor, LocalExecutor)
+                    if executor is None or executor.name == "local"
                     # past one machine: `cfg.workers` executor workers, a sandbox at a time each
                     else verify_on(executor, jobs, cfg, workers=cfg.workers)
                 )
